@@ -1,0 +1,73 @@
+#include "larix/object_id.h"
+
+#include <sodium.h>
+
+namespace larix {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Result<ObjectId> ObjectId::FromHex(std::string_view hex) {
+  if (hex.size() != kHexSize) {
+    return Status::InvalidArgument("object id must be 64 hex digits, got " +
+                                   std::to_string(hex.size()) + " characters");
+  }
+  ObjectId id;
+  for (size_t i = 0; i < kSize; i++) {
+    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Status::InvalidArgument("object id has a non-hex character: '" +
+                                     std::string(hex) + "'");
+    }
+    id.bytes_[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return id;
+}
+
+Result<ObjectId> ObjectId::FromBytes(std::string_view raw) {
+  if (raw.size() != kSize) {
+    return Status::InvalidArgument("object id must be 32 bytes, got " +
+                                   std::to_string(raw.size()));
+  }
+  return FromRaw(raw.data());
+}
+
+ObjectId ObjectId::Hash(std::string_view data) {
+  ObjectId id;
+  crypto_generichash(id.bytes_.data(), kSize,
+                     reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), nullptr, 0);
+  return id;
+}
+
+bool ObjectId::IsNull() const {
+  for (uint8_t b : bytes_)
+    if (b != 0) return false;
+  return true;
+}
+
+std::string ObjectId::ToHex() const {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s(kHexSize, '0');
+  for (size_t i = 0; i < kSize; i++) {
+    s[2 * i] = kDigits[bytes_[i] >> 4];
+    s[2 * i + 1] = kDigits[bytes_[i] & 15];
+  }
+  return s;
+}
+
+bool IsHexPrefix(std::string_view s) {
+  if (s.size() < 4 || s.size() > ObjectId::kHexSize) return false;
+  for (char c : s)
+    if (HexValue(c) < 0) return false;
+  return true;
+}
+
+}  // namespace larix

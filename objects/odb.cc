@@ -1,0 +1,137 @@
+#include "objects/odb.h"
+
+#include <zstd.h>
+
+namespace larix {
+namespace {
+
+constexpr char kCodecRaw = 0;
+constexpr char kCodecZstd = 1;
+
+}  // namespace
+
+Odb::Odb(Backend* backend, const OdbOptions& options)
+    : backend_(backend), options_(options), cache_(options.cache_bytes) {}
+
+ObjectId Odb::IdOf(std::string_view canonical) const {
+  return ObjectId::Hash(canonical);
+}
+
+std::string Odb::Frame(std::string_view canonical) const {
+  std::string stored;
+  if (options_.compress && canonical.size() >= 64) {
+    size_t bound = ZSTD_compressBound(canonical.size());
+    stored.resize(1 + bound);
+    size_t n = ZSTD_compress(stored.data() + 1, bound, canonical.data(),
+                             canonical.size(), options_.zstd_level);
+    if (!ZSTD_isError(n) && n + n / 8 < canonical.size()) {
+      stored[0] = kCodecZstd;
+      stored.resize(1 + n);
+      return stored;
+    }
+  }
+  stored.clear();
+  stored.reserve(1 + canonical.size());
+  stored.push_back(kCodecRaw);
+  stored.append(canonical);
+  return stored;
+}
+
+Status Odb::Unframe(const ObjectId& id, std::string_view stored,
+                    std::string* canonical) const {
+  if (stored.empty()) {
+    return Status::Corruption("object " + id.ToHex() + ": empty stored body");
+  }
+  std::string_view payload = stored.substr(1);
+  switch (stored[0]) {
+    case kCodecRaw:
+      canonical->assign(payload);
+      break;
+    case kCodecZstd: {
+      unsigned long long size =
+          ZSTD_getFrameContentSize(payload.data(), payload.size());
+      if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+          size > (1ull << 31)) {
+        return Status::Corruption("object " + id.ToHex() +
+                                  ": damaged zstd frame header");
+      }
+      canonical->resize(size);
+      size_t n = ZSTD_decompress(canonical->data(), size, payload.data(),
+                                 payload.size());
+      if (ZSTD_isError(n) || n != size) {
+        return Status::Corruption("object " + id.ToHex() +
+                                  ": zstd frame does not decompress");
+      }
+      break;
+    }
+    default:
+      return Status::Corruption("object " + id.ToHex() + ": unknown codec " +
+                                std::to_string(stored[0]));
+  }
+  if (options_.verify_reads) {
+    ObjectId actual = IdOf(*canonical);
+    if (actual != id) {
+      return Status::Corruption("object " + id.ToHex() +
+                                ": hash mismatch (content hashes to " +
+                                actual.ToHex() + ")");
+    }
+  }
+  return Status::OK();
+}
+
+ObjectId Odb::Stage(WriteBatch* batch, std::string_view canonical) {
+  ObjectId id = IdOf(canonical);
+  batch->PutObject(id, Frame(canonical));
+  return id;
+}
+
+Result<Odb::Object> Odb::Read(const ObjectId& id) {
+  if (Object cached = cache_.Lookup(id)) return cached;
+  std::string stored;
+  Status s = backend_->ReadObject(id, &stored);
+  if (!s.ok()) return s;
+  auto canonical = std::make_shared<std::string>();
+  s = Unframe(id, stored, canonical.get());
+  if (!s.ok()) return s;
+  cache_.Insert(id, canonical, canonical->size() + 64);
+  return Object(std::move(canonical));
+}
+
+Result<bool> Odb::Exists(const ObjectId& id) {
+  if (cache_.Lookup(id)) return true;
+  bool exists = false;
+  Status s = backend_->ObjectExists(id, &exists);
+  if (!s.ok()) return s;
+  return exists;
+}
+
+Result<ObjectId> Odb::ResolvePrefix(std::string_view hex) {
+  if (!IsHexPrefix(hex)) {
+    return Status::InvalidArgument("'" + std::string(hex) +
+                                   "' is not an object id or a prefix of at "
+                                   "least 4 hex digits");
+  }
+  std::string lower(hex);
+  for (char& c : lower) c = static_cast<char>(std::tolower(c));
+  if (lower.size() == ObjectId::kHexSize) {
+    LARIX_ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(lower));
+    LARIX_ASSIGN_OR_RETURN(bool exists, Exists(id));
+    if (!exists) return Status::NotFound("no object " + lower);
+    return id;
+  }
+  std::vector<ObjectId> found;
+  LARIX_RETURN_IF_ERROR(backend_->FindObjectsByPrefix(lower, 11, &found));
+  if (found.empty()) return Status::NotFound("no object starts with " + lower);
+  if (found.size() > 1) {
+    std::string msg = "object prefix " + lower + " is ambiguous: ";
+    for (size_t i = 0; i < found.size() && i < 10; i++) {
+      if (i) msg += ", ";
+      msg += found[i].ToHex();
+    }
+    if (found.size() > 10) msg += ", …";
+    return Status::InvalidArgument(msg);
+  }
+  return found[0];
+}
+
+}  // namespace larix

@@ -1,0 +1,89 @@
+// The object database: content addressing on top of a Backend.
+//
+// The Odb turns canonical encodings (objects/object_format.h) into ids and
+// stored forms, and back:
+//
+//   canonical --hash--> id
+//   canonical --frame (maybe zstd)--> stored --Backend--> disk
+//
+// Stored form (docs/format.md, "Stored objects"):
+//   byte 0   codec: 0 = the canonical bytes follow as they are,
+//                   1 = a zstd frame of the canonical bytes follows
+//   rest     the codec's payload
+// Compression is used only when it saves at least 1/8 of the bytes.
+//
+// Invariants:
+//   1. Read never returns bytes whose hash differs from the id asked for
+//      (unless verification was switched off for a benchmark); a mismatch
+//      is Corruption naming the object.
+//   2. Objects are immutable, so the cache can never be stale.
+//
+// Thread-safety: every method may be called from any thread.
+
+#ifndef LARIX_OBJECTS_ODB_H_
+#define LARIX_OBJECTS_ODB_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "larix/object_id.h"
+#include "larix/status.h"
+#include "larix/sys/backend.h"
+#include "objects/lru_cache.h"
+
+namespace larix {
+
+struct OdbOptions {
+  bool compress = true;
+  int zstd_level = 1;
+  bool verify_reads = true;
+  size_t cache_bytes = 16 << 20;
+};
+
+class Odb {
+ public:
+  using Object = std::shared_ptr<const std::string>;  // a canonical encoding
+
+  // `backend` must outlive the Odb.
+  Odb(Backend* backend, const OdbOptions& options);
+
+  Odb(const Odb&) = delete;
+  Odb& operator=(const Odb&) = delete;
+
+  // The id of a canonical encoding.
+  ObjectId IdOf(std::string_view canonical) const;
+
+  // Adds the object to `batch` and returns its id.  Nothing is written
+  // until the batch is applied.
+  ObjectId Stage(WriteBatch* batch, std::string_view canonical);
+
+  // The canonical encoding of `id`.  NotFound if absent; Corruption if the
+  // stored bytes do not decode or do not hash to `id`.  Both name the id.
+  Result<Object> Read(const ObjectId& id);
+
+  Result<bool> Exists(const ObjectId& id);
+
+  // Resolves 4..64 hex digits to the unique id they begin.  NotFound if
+  // none; InvalidArgument listing the candidates if several.
+  Result<ObjectId> ResolvePrefix(std::string_view hex);
+
+  // Stored form <-> canonical form, without touching the backend.
+  std::string Frame(std::string_view canonical) const;
+  Status Unframe(const ObjectId& id, std::string_view stored,
+                 std::string* canonical) const;
+
+  Backend* backend() const { return backend_; }
+
+  // Drops an id from the cache (after GC deletes it).
+  void Forget(const ObjectId& id) { cache_.Erase(id); }
+
+ private:
+  Backend* const backend_;
+  const OdbOptions options_;
+  LruCache<std::string> cache_;
+};
+
+}  // namespace larix
+
+#endif  // LARIX_OBJECTS_ODB_H_
