@@ -2,11 +2,37 @@
 
 #include <zstd.h>
 
+#include <memory>
+
+#include "larix/commit.h"
+
 namespace larix {
 namespace {
 
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
+
+// Creating a zstd context costs about as much as compressing a page, so
+// each thread keeps one.
+ZSTD_CCtx* ThreadCompressionContext() {
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(
+      ZSTD_createCCtx(), ZSTD_freeCCtx);
+  return ctx.get();
+}
+
+ZSTD_DCtx* ThreadDecompressionContext() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(
+      ZSTD_createDCtx(), ZSTD_freeDCtx);
+  return ctx.get();
+}
+
+// Tree nodes and commits are mostly random hashes: zstd never shrinks them
+// (bench/page_tree_bench.cc), so only pages are worth the attempt.
+bool WorthCompressing(std::string_view canonical) {
+  return canonical.size() >= 64 &&
+         static_cast<uint8_t>(canonical[0]) ==
+             static_cast<uint8_t>(ObjectKind::kPage);
+}
 
 }  // namespace
 
@@ -19,11 +45,12 @@ ObjectId Odb::IdOf(std::string_view canonical) const {
 
 std::string Odb::Frame(std::string_view canonical) const {
   std::string stored;
-  if (options_.compress && canonical.size() >= 64) {
+  if (options_.compress && WorthCompressing(canonical)) {
     size_t bound = ZSTD_compressBound(canonical.size());
     stored.resize(1 + bound);
-    size_t n = ZSTD_compress(stored.data() + 1, bound, canonical.data(),
-                             canonical.size(), options_.zstd_level);
+    size_t n = ZSTD_compressCCtx(ThreadCompressionContext(), stored.data() + 1,
+                                 bound, canonical.data(), canonical.size(),
+                                 options_.zstd_level);
     if (!ZSTD_isError(n) && n + n / 8 < canonical.size()) {
       stored[0] = kCodecZstd;
       stored.resize(1 + n);
@@ -56,8 +83,9 @@ Status Odb::Unframe(const ObjectId& id, std::string_view stored,
                                   ": damaged zstd frame header");
       }
       canonical->resize(size);
-      size_t n = ZSTD_decompress(canonical->data(), size, payload.data(),
-                                 payload.size());
+      size_t n = ZSTD_decompressDCtx(ThreadDecompressionContext(),
+                                     canonical->data(), size, payload.data(),
+                                     payload.size());
       if (ZSTD_isError(n) || n != size) {
         return Status::Corruption("object " + id.ToHex() +
                                   ": zstd frame does not decompress");

@@ -10,7 +10,8 @@
 //   byte 0   codec: 0 = the canonical bytes follow as they are,
 //                   1 = a zstd frame of the canonical bytes follows
 //   rest     the codec's payload
-// Compression is used only when it saves at least 1/8 of the bytes.
+// Compression is tried only for pages (tree nodes and commits are mostly
+// random hashes) and kept only when it saves at least 1/8 of the bytes.
 //
 // Invariants:
 //   1. Read never returns bytes whose hash differs from the id asked for
