@@ -168,6 +168,9 @@ struct BackendOptions {
   bool error_if_exists = false;
   // Bytes of LevelDB block cache.
   size_t block_cache_bytes = 8 << 20;
+  // Pack backend only: start a new pack file once the current one holds
+  // this many bytes.  Tests lower it to exercise rotation and Compact().
+  uint64_t pack_file_bytes = 64 << 20;
 };
 
 // An in-memory backend: tests, ":memory:" stores.  Never fails.

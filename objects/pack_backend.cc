@@ -1,0 +1,1619 @@
+// The pack backend: object bodies in append-only pack files, with a LevelDB
+// database holding the index (id -> pack, offset, length) and the records.
+//
+// Layout of `dir` (byte formats in docs/format.md, "Pack files"):
+//
+//   dir/packs/pack-NNNNNN.lpk   the journal: a header, then records
+//   dir/packs/MANIFEST          list of pack files (informational; see
+//                               "Directory durability" below)
+//   dir/index/                  LevelDB:
+//       'o' id[32]   -> fixed32 pack, fixed64 offset, fixed32 length
+//       'r' key      -> record value
+//       "mformat"    -> "larix-pack-backend 1"
+//       "mjournal"   -> fixed32 pack, fixed64 offset: the journal is applied
+//                       to this database up to (excluding) that position
+//       "mstats"     -> fixed64 objects, fixed64 stored bytes
+//
+// The commit point.  Apply() encodes the whole batch -- the bodies of new
+// objects, object deletes, record puts and deletes -- as ONE journal record,
+// framed with its length and a crc32c, appended to the current pack file.
+// With sync, the pack file is fsynced: that single fsync is the commit
+// point.  The index changes then go to LevelDB without sync: LevelDB is a
+// cache of the journal that recovery rolls forward from "mjournal".
+//
+// Invariants:
+//   1. (Journal first.)  LevelDB only ever holds the effects of journal
+//      records that are durable.  Effects of records not yet fsynced
+//      (sync=false batches) live in an in-memory overlay (pending_*) that
+//      every read consults before LevelDB; they are written to LevelDB
+//      right after the next pack fsync (Sync(), a synced Apply, rotation,
+//      or when the overlay grows past a bound).  So after any crash LevelDB
+//      holds a prefix of the durable journal, and replaying the journal from
+//      "mjournal" restores exactly the durable batches, in order -- the
+//      prefix semantics of the Backend contract, even though LevelDB's own
+//      unsynced writes may reach the disk in any order relative to ours.
+//   2. "mjournal" is written in the same LevelDB batch as the effects it
+//      covers, so replay applies each record exactly once.
+//   3. After a failed append or fsync of a pack the file's tail is unknown,
+//      so the backend refuses all further writes (a sticky error) until it
+//      is reopened; recovery then finds that tail complete or torn.
+//   4. Recovery stops at the first record that is short or fails its
+//      checksum.  In the newest pack that is a torn write, and it is cut off
+//      logically: a fresh pack is started and "mjournal" is durably moved to
+//      it before anything is appended, so the torn bytes are never read
+//      again (leveldb::Env cannot truncate a file).  A damaged record with
+//      more journal after it is Corruption, never silently skipped.
+//   5. Compact() deletes a pack only after every live object in it has been
+//      copied into the current pack by a durable journal record and
+//      "mjournal" is durably past it; a crash in between leaves an
+//      unreferenced pack, which the next Compact() deletes.
+//   6. Reads check the entry framing: the id stored in the entry is the id
+//      asked for, its length is the index's, its crc32c matches.  Anything
+//      else -- including an index entry pointing past the end of the file --
+//      is Corruption naming the object, the pack file and the offset.
+//
+// Directory durability.  leveldb::Env has no directory fsync.  Its POSIX
+// implementation fsyncs a file's directory whenever it syncs a file whose
+// name begins with "MANIFEST" -- which is how LevelDB makes its own new
+// table files durable.  This backend rewrites and syncs packs/MANIFEST
+// after creating or deleting a pack file, for the same effect.
+//
+// Concurrency.  write_mu_ serialises Apply, Sync and Compact and guards the
+// writer state (current pack file, pending_batch_, the journal position).
+// state_mu_ guards the overlay and the stats; writers hold it exclusively
+// only to merge one record's effects or to clear the overlay after a flush,
+// so readers never wait for I/O.  files_mu_ guards the cache of open pack
+// readers.  Compact() holds write_mu_ throughout, so writers wait for it.
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/iterator.h>
+#include <leveldb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+#include "larix/sys/backend.h"
+#include "objects/coding.h"
+
+namespace larix {
+namespace {
+
+// ---- format constants (docs/format.md, "Pack files") ----------------------
+
+constexpr char kPackMagic[8] = {'\x89', 'L',    'P',    'K',
+                                '\r',   '\n', '\x1a', '\n'};
+constexpr uint32_t kPackFormatVersion = 1;
+constexpr uint64_t kPackHeaderSize = 16;
+constexpr uint64_t kRecordHeaderSize = 9;  // crc 4, length 4, type 1
+constexpr uint64_t kEntryHeaderSize = 40;  // id 32, length 4, crc 4
+constexpr uint8_t kRecordTypeBatch = 1;
+constexpr uint8_t kOpPut = 1;
+constexpr uint8_t kOpDelete = 2;
+
+constexpr char kObjectPrefix = 'o';
+constexpr char kRecordPrefix = 'r';
+constexpr std::string_view kFormatKey = "mformat";
+constexpr std::string_view kJournalKey = "mjournal";
+constexpr std::string_view kStatsKey = "mstats";
+constexpr std::string_view kFormatValue = "larix-pack-backend 1";
+
+// ---- tuning ---------------------------------------------------------------
+
+constexpr uint64_t kMaxRecordBytes = 1ull << 30;
+// Overlay bounds: past either, a sync=false Apply fsyncs and flushes.
+constexpr size_t kMaxPendingIndexBytes = 1 << 20;
+constexpr uint64_t kMaxUnsyncedJournalBytes = 32 << 20;
+constexpr size_t kMaxOpenPacks = 256;
+constexpr uint64_t kCompactChunkBytes = 4 << 20;
+
+// ---- crc32c (Castagnoli), masked as in LevelDB's logs ----------------------
+
+constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+    table[i] = c;
+  }
+  return table;
+}
+constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
+
+uint32_t Crc32cSoftware(uint32_t state, const uint8_t* p, size_t n) {
+  while (n--) state = kCrc32cTable[(state ^ *p++) & 0xff] ^ (state >> 8);
+  return state;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t state,
+                                                          const uint8_t* p,
+                                                          size_t n) {
+  uint64_t s = state;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    s = _mm_crc32_u64(s, v);
+  }
+  uint32_t s32 = static_cast<uint32_t>(s);
+  for (; n > 0; n--) s32 = _mm_crc32_u8(s32, *p++);
+  return s32;
+}
+bool HaveSse42() {
+  static const bool have = [] {
+    __builtin_cpu_init();  // may run before libgcc's own constructor
+    return __builtin_cpu_supports("sse4.2") != 0;
+  }();
+  return have;
+}
+#endif
+
+// The crc32c of `data` continuing from a previous result `crc` (0 to start).
+uint32_t Crc32cExtend(uint32_t crc, std::string_view data) {
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  uint32_t state = ~crc;
+#if defined(__x86_64__)
+  if (HaveSse42()) return ~Crc32cHardware(state, p, data.size());
+#endif
+  return ~Crc32cSoftware(state, p, data.size());
+}
+
+// A crc stored next to data that itself contains crcs is masked, so that the
+// crc of a string with embedded crcs stays well distributed.
+uint32_t MaskCrc(uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+// ---- small helpers ----------------------------------------------------------
+
+struct Location {
+  uint32_t pack = 0;
+  uint64_t offset = 0;  // of the entry (its id byte) in the pack file
+  uint32_t length = 0;  // of the stored body
+  bool operator==(const Location&) const = default;
+};
+
+struct JournalPos {
+  uint32_t pack = 0;
+  uint64_t offset = 0;
+  bool operator==(const JournalPos&) const = default;
+};
+
+std::string EncodeLocation(const Location& loc) {
+  std::string v;
+  coding::PutFixed32(&v, loc.pack);
+  coding::PutFixed64(&v, loc.offset);
+  coding::PutFixed32(&v, loc.length);
+  return v;
+}
+
+bool DecodeLocation(std::string_view in, Location* loc) {
+  return coding::GetFixed32(&in, &loc->pack) &&
+         coding::GetFixed64(&in, &loc->offset) &&
+         coding::GetFixed32(&in, &loc->length) && in.empty();
+}
+
+std::string EncodePos(const JournalPos& pos) {
+  std::string v;
+  coding::PutFixed32(&v, pos.pack);
+  coding::PutFixed64(&v, pos.offset);
+  return v;
+}
+
+std::string ObjectKey(const ObjectId& id) {
+  std::string key(1, kObjectPrefix);
+  key.append(id.AsBytes());
+  return key;
+}
+
+std::string RecordKey(std::string_view key) {
+  std::string k(1, kRecordPrefix);
+  k.append(key);
+  return k;
+}
+
+leveldb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string PackFileName(uint32_t n) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "pack-%06u.lpk", n);
+  return name;
+}
+
+// Parses "pack-NNNNNN.lpk" (any number of digits); false for other names.
+bool ParsePackFileName(const std::string& name, uint32_t* n) {
+  constexpr std::string_view kPrefix = "pack-", kSuffix = ".lpk";
+  if (name.size() <= kPrefix.size() + kSuffix.size() ||
+      name.compare(0, kPrefix.size(), kPrefix) != 0 ||
+      name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) !=
+          0) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (size_t i = kPrefix.size(); i < name.size() - kSuffix.size(); i++) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + (name[i] - '0');
+    if (v > UINT32_MAX) return false;
+  }
+  *n = static_cast<uint32_t>(v);
+  return v > 0;
+}
+
+// Maps a LevelDB (or leveldb::Env) status to a Larix one, with `context` in
+// front of LevelDB's message.
+Status FromLevelDb(const leveldb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  std::string msg = std::string(context) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotSupportedError()) return Status::NotSupported(msg);
+  if (msg.find("No space left on device") != std::string::npos) {
+    return Status::Full(msg);
+  }
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  if (msg.find("already held by process") != std::string::npos ||
+      msg.find("Resource temporarily unavailable") != std::string::npos) {
+    return Status::Busy(msg + " (the store is open elsewhere)");
+  }
+  return Status::IOError(msg);
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Matches object ids against a hex prefix of 1..64 digits.
+class HexPrefix {
+ public:
+  Status Parse(std::string_view hex) {
+    if (hex.empty() || hex.size() > ObjectId::kHexSize) {
+      return Status::InvalidArgument("object prefix must be 1..64 hex digits");
+    }
+    for (size_t i = 0; i < hex.size(); i += 2) {
+      int hi = HexValue(hex[i]);
+      int lo = i + 1 < hex.size() ? HexValue(hex[i + 1]) : 0;
+      if (hi < 0 || lo < 0) {
+        return Status::InvalidArgument("'" + std::string(hex) +
+                                       "' is not lowercase hex");
+      }
+      bytes_.push_back(static_cast<char>(hi << 4 | lo));
+    }
+    odd_ = hex.size() % 2 != 0;
+    return Status::OK();
+  }
+  // The smallest id with the prefix: the prefix padded with zero nibbles.
+  const std::string& lower_bound() const { return bytes_; }
+  bool Matches(const uint8_t* id) const {
+    size_t whole = bytes_.size() - (odd_ ? 1 : 0);
+    if (std::memcmp(id, bytes_.data(), whole) != 0) return false;
+    return !odd_ || (id[whole] >> 4) == (uint8_t(bytes_[whole]) >> 4);
+  }
+
+ private:
+  std::string bytes_;
+  bool odd_ = false;
+};
+
+// ---- journal records ------------------------------------------------------
+
+// The contents of one journal record, with views into the encoded bytes or
+// the WriteBatch it was built from.
+struct RecordContents {
+  struct Put {
+    ObjectId id;
+    uint64_t offset;  // of the entry; relative to the record until placed
+    uint32_t length;
+  };
+  struct Op {
+    std::string_view key;
+    std::string_view value;
+    bool is_delete;
+  };
+  std::vector<Put> puts;
+  std::vector<ObjectId> deletes;
+  std::vector<Op> ops;
+};
+
+// Encodes a batch record (header included) into *out; entry offsets in
+// *contents are relative to the start of the record.
+void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
+                  const std::vector<ObjectId>& deletes,
+                  const std::vector<WriteBatch::RecordOp>& ops,
+                  std::string* out, RecordContents* contents) {
+  out->assign(kRecordHeaderSize, '\0');
+  coding::PutVarint(out, puts.size());
+  for (const WriteBatch::ObjectPut* put : puts) {
+    const size_t start = out->size();
+    out->append(put->id.AsBytes());
+    coding::PutFixed32(out, static_cast<uint32_t>(put->stored.size()));
+    uint32_t crc = Crc32cExtend(0, std::string_view(*out).substr(start, 36));
+    crc = Crc32cExtend(crc, put->stored);
+    coding::PutFixed32(out, MaskCrc(crc));
+    out->append(put->stored);
+    contents->puts.push_back(
+        {put->id, start, static_cast<uint32_t>(put->stored.size())});
+  }
+  coding::PutVarint(out, deletes.size());
+  for (const ObjectId& id : deletes) {
+    out->append(id.AsBytes());
+    contents->deletes.push_back(id);
+  }
+  coding::PutVarint(out, ops.size());
+  for (const WriteBatch::RecordOp& op : ops) {
+    out->push_back(static_cast<char>(op.is_delete ? kOpDelete : kOpPut));
+    coding::PutLengthPrefixed(out, op.key);
+    if (!op.is_delete) coding::PutLengthPrefixed(out, op.value);
+    contents->ops.push_back({op.key, op.value, op.is_delete});
+  }
+  std::string header;
+  coding::PutFixed32(&header, 0);  // crc, below
+  coding::PutFixed32(&header,
+                     static_cast<uint32_t>(out->size() - kRecordHeaderSize));
+  header.push_back(static_cast<char>(kRecordTypeBatch));
+  out->replace(0, kRecordHeaderSize, header);
+  uint32_t crc = MaskCrc(Crc32cExtend(0, std::string_view(*out).substr(4)));
+  std::string crc_bytes;
+  coding::PutFixed32(&crc_bytes, crc);
+  out->replace(0, 4, crc_bytes);
+}
+
+// Decodes the payload of a batch record whose payload starts at file offset
+// `payload_offset`.  False if the payload is malformed.
+bool DecodeRecordPayload(std::string_view payload, uint64_t payload_offset,
+                         RecordContents* contents) {
+  std::string_view in = payload;
+  uint64_t n;
+  if (!coding::GetVarint(&in, &n)) return false;
+  for (uint64_t i = 0; i < n; i++) {
+    const uint64_t at = payload_offset + (payload.size() - in.size());
+    std::string_view id, body;
+    uint32_t length, crc;
+    if (!coding::GetBytes(&in, ObjectId::kSize, &id) ||
+        !coding::GetFixed32(&in, &length) || !coding::GetFixed32(&in, &crc) ||
+        !coding::GetBytes(&in, length, &body)) {
+      return false;
+    }
+    contents->puts.push_back({ObjectId::FromRaw(id.data()), at, length});
+  }
+  if (!coding::GetVarint(&in, &n)) return false;
+  for (uint64_t i = 0; i < n; i++) {
+    std::string_view id;
+    if (!coding::GetBytes(&in, ObjectId::kSize, &id)) return false;
+    contents->deletes.push_back(ObjectId::FromRaw(id.data()));
+  }
+  if (!coding::GetVarint(&in, &n)) return false;
+  for (uint64_t i = 0; i < n; i++) {
+    uint8_t op;
+    RecordContents::Op rop;
+    if (!coding::GetByte(&in, &op) || !coding::GetLengthPrefixed(&in, &rop.key))
+      return false;
+    if (op == kOpPut) {
+      if (!coding::GetLengthPrefixed(&in, &rop.value)) return false;
+      rop.is_delete = false;
+    } else if (op == kOpDelete) {
+      rop.is_delete = true;
+    } else {
+      return false;
+    }
+    contents->ops.push_back(rop);
+  }
+  return in.empty();
+}
+
+// ---- record iterator: a LevelDB snapshot merged with the overlay ----------
+
+using RecordOverlay = std::map<std::string, std::optional<std::string>>;
+
+// Iterates the 'r' range of a LevelDB snapshot with a copy of the overlay
+// on top (overlay entries shadow the snapshot; nullopt is a deletion).
+// With an empty overlay every step is one LevelDB iterator step; otherwise
+// each step re-seeks from the current key, which keeps the merge logic
+// stateless and obviously correct (the overlay is small and short-lived).
+class PackRecordIterator : public RecordIterator {
+ public:
+  PackRecordIterator(leveldb::DB* db, const leveldb::Snapshot* snapshot,
+                     RecordOverlay overlay, std::string dir)
+      : db_(db),
+        snapshot_(snapshot),
+        overlay_(std::move(overlay)),
+        dir_(std::move(dir)) {
+    leveldb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    ro.verify_checksums = true;
+    base_.reset(db_->NewIterator(ro));
+  }
+  ~PackRecordIterator() override {
+    base_.reset();
+    db_->ReleaseSnapshot(snapshot_);
+  }
+
+  void Seek(std::string_view key) override {
+    SeekForward(std::string(key), true);
+  }
+  void SeekToFirst() override { SeekForward(std::string(), true); }
+  void SeekToLast() override { SeekBackward(nullptr); }
+  bool Valid() const override { return valid_; }
+  void Next() override {
+    assert(valid_);
+    if (overlay_.empty()) {
+      base_->Next();
+      LoadBase();
+    } else {
+      SeekForward(key_, false);
+    }
+  }
+  void Prev() override {
+    assert(valid_);
+    if (overlay_.empty()) {
+      base_->Prev();
+      LoadBase();
+    } else {
+      std::string k = key_;
+      SeekBackward(&k);
+    }
+  }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+  Status status() const override {
+    return FromLevelDb(base_->status(), "records of " + dir_);
+  }
+
+ private:
+  bool BaseValid() const {
+    return base_->Valid() && !base_->key().empty() &&
+           base_->key()[0] == kRecordPrefix;
+  }
+  std::string_view BaseKey() const {
+    return {base_->key().data() + 1, base_->key().size() - 1};
+  }
+  void LoadBase() {
+    valid_ = BaseValid();
+    if (valid_) {
+      key_.assign(BaseKey());
+      value_.assign(base_->value().data(), base_->value().size());
+    }
+  }
+  void BaseSeekToLast() {
+    base_->Seek(std::string(1, kRecordPrefix + 1));
+    if (base_->Valid()) {
+      base_->Prev();
+    } else {
+      base_->SeekToLast();
+    }
+  }
+
+  // Positions at the first visible key >= k (inclusive) or > k.
+  void SeekForward(std::string k, bool inclusive) {
+    base_->Seek(RecordKey(k));
+    if (!inclusive && BaseValid() && BaseKey() == k) base_->Next();
+    if (overlay_.empty()) return LoadBase();
+    auto o = inclusive ? overlay_.lower_bound(k) : overlay_.upper_bound(k);
+    for (;;) {
+      const bool bv = BaseValid(), ov = o != overlay_.end();
+      if (!bv && !ov) {
+        valid_ = false;
+        return;
+      }
+      if (ov && (!bv || std::string_view(o->first) <= BaseKey())) {
+        if (bv && std::string_view(o->first) == BaseKey()) base_->Next();
+        if (o->second) {
+          valid_ = true;
+          key_ = o->first;
+          value_ = *o->second;
+          return;
+        }
+        ++o;  // a deletion hides the key
+        continue;
+      }
+      return LoadBase();
+    }
+  }
+
+  // Positions at the last visible key < *k, or the last key if k is null.
+  void SeekBackward(const std::string* k) {
+    if (k == nullptr) {
+      BaseSeekToLast();
+    } else {
+      base_->Seek(RecordKey(*k));
+      if (base_->Valid()) {
+        base_->Prev();
+      } else {
+        base_->SeekToLast();
+      }
+    }
+    if (overlay_.empty()) return LoadBase();
+    auto after = k == nullptr ? overlay_.end() : overlay_.lower_bound(*k);
+    for (;;) {
+      const bool bv = BaseValid(), ov = after != overlay_.begin();
+      if (!bv && !ov) {
+        valid_ = false;
+        return;
+      }
+      if (ov) {
+        auto o = std::prev(after);
+        if (!bv || std::string_view(o->first) >= BaseKey()) {
+          if (bv && std::string_view(o->first) == BaseKey()) base_->Prev();
+          after = o;
+          if (o->second) {
+            valid_ = true;
+            key_ = o->first;
+            value_ = *o->second;
+            return;
+          }
+          continue;
+        }
+      }
+      return LoadBase();
+    }
+  }
+
+  leveldb::DB* const db_;
+  const leveldb::Snapshot* const snapshot_;
+  const RecordOverlay overlay_;
+  const std::string dir_;
+  std::unique_ptr<leveldb::Iterator> base_;
+  bool valid_ = false;
+  std::string key_, value_;
+};
+
+// Releases a LevelDB snapshot on scope exit.
+class SnapshotHolder {
+ public:
+  SnapshotHolder(leveldb::DB* db, const leveldb::Snapshot* s)
+      : db_(db), s_(s) {}
+  ~SnapshotHolder() { db_->ReleaseSnapshot(s_); }
+  SnapshotHolder(const SnapshotHolder&) = delete;
+  SnapshotHolder& operator=(const SnapshotHolder&) = delete;
+
+ private:
+  leveldb::DB* db_;
+  const leveldb::Snapshot* s_;
+};
+
+// ---- the backend ------------------------------------------------------------
+
+class PackBackend : public Backend {
+ public:
+  PackBackend(std::string dir, leveldb::Env* env, uint64_t pack_file_bytes)
+      : dir_(std::move(dir)),
+        packs_dir_(dir_ + "/packs"),
+        index_dir_(dir_ + "/index"),
+        env_(env),
+        pack_file_bytes_(std::max<uint64_t>(pack_file_bytes, 4096)) {}
+
+  ~PackBackend() override {
+    // No sync here: unsynced batches are in the journal (in the OS's cache)
+    // and are replayed on the next open; see invariant 1.
+    std::lock_guard lock(write_mu_);
+    if (pack_) pack_->Close();  // errors: nothing left to tell
+    pack_.reset();
+    {
+      std::lock_guard files(files_mu_);
+      readers_.clear();
+    }
+    db_.reset();
+  }
+
+  // Checks the directory, opens the index and recovers the journal.
+  Status Open(const BackendOptions& options);
+
+  const char* Name() const override { return "pack"; }
+
+  Status ReadObject(const ObjectId& id, std::string* stored) override;
+
+  Status ObjectExists(const ObjectId& id, bool* exists) override {
+    Location loc;
+    return Lookup(id, &loc, exists);
+  }
+
+  Status FindObjectsByPrefix(std::string_view hex_prefix, size_t limit,
+                             std::vector<ObjectId>* out) override;
+  Status ForEachObject(
+      const std::function<bool(const ObjectId&)>& fn) override;
+  Status GetRecord(std::string_view key, std::string* value) override;
+  std::unique_ptr<RecordIterator> NewRecordIterator() override;
+  Status Apply(const WriteBatch& batch, const WriteOptions& opts) override;
+
+  Status Sync() override {
+    std::lock_guard lock(write_mu_);
+    return SyncLocked();
+  }
+
+  Status Compact() override;
+  Status GetStats(BackendStats* stats) override;
+
+ private:
+  // The effects of one journal record on the index, computed before they
+  // are merged into the overlay.
+  struct Delta {
+    std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> objects;
+    std::vector<std::pair<std::string, std::optional<std::string>>> records;
+    int64_t objects_delta = 0;
+    int64_t bytes_delta = 0;
+  };
+
+  struct PackReader {
+    std::unique_ptr<leveldb::RandomAccessFile> file;
+    uint64_t size = 0;  // bytes readable through `file`
+    uint64_t last_use = 0;
+  };
+
+  std::string PackPath(uint32_t n) const {
+    return packs_dir_ + "/" + PackFileName(n);
+  }
+  std::string Where(const ObjectId& id, const Location& loc) const {
+    return "object " + id.ToHex() + ": pack file " + PackPath(loc.pack) +
+           " offset " + std::to_string(loc.offset);
+  }
+  // Records and metadata are read with LevelDB's block checksums verified.
+  static leveldb::ReadOptions ReadOpts() {
+    leveldb::ReadOptions ro;
+    ro.verify_checksums = true;
+    return ro;
+  }
+  // Index entries of objects are not: a damaged entry can only send a read
+  // to the wrong place, which the entry framing check catches (invariant 6),
+  // and this build of LevelDB computes crc32c in software.
+  static leveldb::ReadOptions ObjectReadOpts() { return {}; }
+
+  // ---- reading ----
+  Status Lookup(const ObjectId& id, Location* loc, bool* found);
+  Status ReadEntry(const ObjectId& id, const Location& loc, std::string* out);
+  Status GetPackReader(uint32_t pack, uint64_t needed_end,
+                       std::shared_ptr<PackReader>* out);
+  void EvictPackReader(uint32_t pack) {
+    std::lock_guard lock(files_mu_);
+    readers_.erase(pack);
+  }
+
+  // ---- writing; write_mu_ held ----
+  Status WriteRecordLocked(
+      const std::vector<const WriteBatch::ObjectPut*>& puts,
+      const std::vector<ObjectId>& deletes,
+      const std::vector<WriteBatch::RecordOp>& ops, bool sync,
+      bool puts_are_new);
+  Status ComputeDelta(const RecordContents& rec, uint32_t pack,
+                      bool puts_are_new, Delta* d);
+  void MergeDelta(Delta* d);
+  Status FlushLocked(bool sync);
+  Status SyncLocked();
+  Status RotateLocked();
+  Status CreatePackLocked(uint32_t n);
+  Status WritePackManifestLocked();
+  Status SetSticky(const Status& s) {
+    sticky_ = s.WithContext("pack store " + dir_ +
+                            " refuses writes after an earlier write error "
+                            "(reopen it to recover)");
+    return s;
+  }
+
+  // ---- recovery ----
+  Status CheckDirectory(const BackendOptions& options, bool* creating);
+  Status ListPacks(std::vector<uint32_t>* packs);
+  Status Recover();
+  Status ReplayPack(uint32_t n, uint64_t from, bool is_last, uint64_t* end,
+                    bool* torn);
+
+  const std::string dir_, packs_dir_, index_dir_;
+  leveldb::Env* const env_;
+  const uint64_t pack_file_bytes_;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<leveldb::WritableFile> pack_;  // GUARDED_BY(write_mu_)
+  uint32_t pack_number_ = 0;                     // GUARDED_BY(write_mu_)
+  uint64_t pack_size_ = 0;                       // GUARDED_BY(write_mu_)
+  uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
+  std::set<uint32_t> packs_;                     // GUARDED_BY(write_mu_)
+  JournalPos journal_end_;  // end of the last appended/replayed record
+  JournalPos applied_;      // "mjournal" as last written to LevelDB
+  leveldb::WriteBatch pending_batch_;  // overlay, as LevelDB operations
+  size_t pending_ops_ = 0;
+  Status sticky_;
+
+  mutable std::shared_mutex state_mu_;
+  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
+      pending_objects_;             // GUARDED_BY(state_mu_)
+  RecordOverlay pending_records_;   // GUARDED_BY(state_mu_)
+  uint64_t objects_ = 0;            // GUARDED_BY(state_mu_)
+  uint64_t stored_bytes_ = 0;       // GUARDED_BY(state_mu_)
+
+  std::mutex files_mu_;
+  std::unordered_map<uint32_t, std::shared_ptr<PackReader>>
+      readers_;        // GUARDED_BY(files_mu_)
+  uint64_t tick_ = 0;  // GUARDED_BY(files_mu_)
+};
+
+// ---- open and recovery ----------------------------------------------------
+
+// Decides whether `dir` is a new store (*creating) or an existing one, and
+// refuses anything else before a single byte is written.
+Status PackBackend::CheckDirectory(const BackendOptions& options,
+                                   bool* creating) {
+  std::vector<std::string> children;
+  const bool exists = env_->GetChildren(dir_, &children).ok();
+  bool has_index = false, has_packs = false;
+  for (std::string name : children) {
+    // Some Envs (LevelDB's in-memory one) list nested paths as children.
+    name = name.substr(0, name.find('/'));
+    if (name == "." || name == "..") continue;
+    if (name == "index") {
+      has_index = true;
+    } else if (name == "packs") {
+      has_packs = true;
+    } else {
+      return Status::InvalidArgument(
+          dir_ + " is not a Larix pack object store: it holds '" + name +
+          "' (a pack store holds only index/ and packs/); refusing to open "
+          "it");
+    }
+  }
+  *creating = !has_index;
+  if (!has_index && !has_packs) {
+    if (!options.create_if_missing) {
+      return Status::NotFound(dir_ + ": no Larix pack object store here");
+    }
+    if (!exists) {
+      LARIX_RETURN_IF_ERROR(
+          FromLevelDb(env_->CreateDir(dir_), "create directory " + dir_));
+    }
+    return FromLevelDb(env_->CreateDir(packs_dir_),
+                       "create directory " + packs_dir_);
+  }
+  if (options.error_if_exists) {
+    return Status::AlreadyExists(dir_ + ": a pack object store exists here");
+  }
+  if (!has_packs) {
+    return Status::Corruption(dir_ + ": packs/ is missing beside index/");
+  }
+  if (!has_index) {
+    // Creation was interrupted after packs/ was made: fine while no pack
+    // file exists (a journal without its index would need a full replay,
+    // which compaction may have made impossible).
+    std::vector<uint32_t> packs;
+    LARIX_RETURN_IF_ERROR(ListPacks(&packs));
+    if (!packs.empty()) {
+      return Status::Corruption(dir_ + ": index/ is missing beside packs/");
+    }
+  }
+  return Status::OK();
+}
+
+Status PackBackend::Open(const BackendOptions& options) {
+  bool creating = false;
+  LARIX_RETURN_IF_ERROR(CheckDirectory(options, &creating));
+
+  cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  filter_.reset(leveldb::NewBloomFilterPolicy(10));
+  leveldb::Options o;
+  o.env = env_;
+  o.create_if_missing = true;  // CheckDirectory has decided
+  o.block_cache = cache_.get();
+  o.filter_policy = filter_.get();
+  leveldb::DB* db = nullptr;
+  LARIX_RETURN_IF_ERROR(FromLevelDb(leveldb::DB::Open(o, index_dir_, &db),
+                                    "open pack store index " + index_dir_));
+  db_.reset(db);
+
+  std::string value;
+  leveldb::Status s = db_->Get(ReadOpts(), ToSlice(kFormatKey), &value);
+  if (s.IsNotFound()) {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return Status::InvalidArgument(index_dir_ +
+                                     " is a LevelDB database but not a Larix "
+                                     "pack index (no format record)");
+    }
+    leveldb::WriteOptions wo;
+    wo.sync = true;
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(db_->Put(wo, ToSlice(kFormatKey), ToSlice(kFormatValue)),
+                    "initialise " + index_dir_));
+  } else {
+    LARIX_RETURN_IF_ERROR(FromLevelDb(s, "open " + index_dir_));
+    if (value != kFormatValue) {
+      return Status::NotSupported(dir_ + ": unsupported store format '" +
+                                  value + "' (this build reads '" +
+                                  std::string(kFormatValue) + "')");
+    }
+  }
+
+  s = db_->Get(ReadOpts(), ToSlice(kStatsKey), &value);
+  if (s.ok()) {
+    std::string_view in = value;
+    if (!coding::GetFixed64(&in, &objects_) ||
+        !coding::GetFixed64(&in, &stored_bytes_)) {
+      return Status::Corruption(index_dir_ + ": damaged stats record");
+    }
+  } else if (!s.IsNotFound()) {
+    return FromLevelDb(s, "open " + index_dir_);
+  }
+  s = db_->Get(ReadOpts(), ToSlice(kJournalKey), &value);
+  if (s.ok()) {
+    std::string_view in = value;
+    if (!coding::GetFixed32(&in, &applied_.pack) ||
+        !coding::GetFixed64(&in, &applied_.offset) || !in.empty()) {
+      return Status::Corruption(index_dir_ + ": damaged journal position");
+    }
+  } else if (!s.IsNotFound()) {
+    return FromLevelDb(s, "open " + index_dir_);
+  }
+  std::lock_guard lock(write_mu_);
+  return Recover();
+}
+
+Status PackBackend::ListPacks(std::vector<uint32_t>* packs) {
+  std::vector<std::string> children;
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(env_->GetChildren(packs_dir_, &children),
+                  "list " + packs_dir_));
+  for (const std::string& name : children) {
+    uint32_t n;
+    if (ParsePackFileName(name, &n)) packs->push_back(n);
+  }
+  std::sort(packs->begin(), packs->end());
+  return Status::OK();
+}
+
+// Rolls LevelDB forward over the journal after "mjournal", cuts off a torn
+// tail (invariant 4) and opens the pack that appends go to.
+Status PackBackend::Recover() {
+  std::vector<uint32_t> packs;
+  LARIX_RETURN_IF_ERROR(ListPacks(&packs));
+  const JournalPos start = applied_;
+  if (start.pack != 0 && !std::binary_search(packs.begin(), packs.end(),
+                                             start.pack)) {
+    return Status::Corruption(
+        dir_ + ": the index has applied the journal up to " +
+        PackFileName(start.pack) + " offset " + std::to_string(start.offset) +
+        ", but that pack file is missing");
+  }
+  journal_end_ = start;
+  bool torn = false;
+  for (size_t i = 0; i < packs.size(); i++) {
+    const uint32_t n = packs[i];
+    if (n < start.pack) continue;
+    const uint64_t from = n == start.pack ? start.offset : kPackHeaderSize;
+    uint64_t end = 0;
+    const bool is_last = i + 1 == packs.size();
+    LARIX_RETURN_IF_ERROR(ReplayPack(n, from, is_last, &end, &torn));
+    if (end > 0) journal_end_ = {n, end};
+    if (!torn) continue;
+    for (size_t j = i + 1; j < packs.size(); j++) {
+      uint64_t size = 0;
+      LARIX_RETURN_IF_ERROR(FromLevelDb(
+          env_->GetFileSize(PackPath(packs[j]), &size), "recover " + dir_));
+      if (size > kPackHeaderSize) {
+        return Status::Corruption(
+            "pack file " + PackPath(n) + " offset " + std::to_string(end) +
+            ": damaged journal record, and " + PackFileName(packs[j]) +
+            " holds later records; refusing to skip them");
+      }
+    }
+    if (end == 0) {
+      // The newest pack never got a complete header: it holds nothing.
+      LARIX_RETURN_IF_ERROR(
+          FromLevelDb(env_->RemoveFile(PackPath(n)), "recover " + dir_));
+      packs.erase(packs.begin() + i);
+    }
+    break;
+  }
+  for (uint32_t n : packs) packs_.insert(n);
+  LARIX_RETURN_IF_ERROR(FlushLocked(/*sync=*/false));
+
+  if (packs.empty() || torn) {
+    // Start a fresh pack.  After a torn tail, "mjournal" must be durably
+    // past it before anything is appended (invariant 4).
+    LARIX_RETURN_IF_ERROR(
+        CreatePackLocked(packs.empty() ? 1 : packs.back() + 1));
+    return FlushLocked(/*sync=*/true);
+  }
+  const uint32_t last = packs.back();
+  leveldb::WritableFile* file = nullptr;
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(env_->NewAppendableFile(PackPath(last), &file),
+                  "open pack file " + PackPath(last)));
+  pack_.reset(file);
+  pack_number_ = last;
+  pack_size_ =
+      journal_end_.pack == last ? journal_end_.offset : kPackHeaderSize;
+  uint64_t size = 0;
+  LARIX_RETURN_IF_ERROR(FromLevelDb(env_->GetFileSize(PackPath(last), &size),
+                                    "open pack file " + PackPath(last)));
+  if (size != pack_size_) {
+    return Status::Corruption("pack file " + PackPath(last) + ": " +
+                              std::to_string(size) + " bytes, but its journal "
+                              "ends at " + std::to_string(pack_size_));
+  }
+  journal_end_ = {last, pack_size_};
+  return Status::OK();
+}
+
+// Replays the records of pack `n` from offset `from` into the overlay
+// (flushing to LevelDB as it grows).  *end is the offset after the last good
+// record (0 if the pack has no valid header); *torn is set if the pack
+// continues past *end with bytes that are not a valid record.
+Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
+                               uint64_t* end, bool* torn) {
+  const std::string path = PackPath(n);
+  *end = 0;
+  *torn = false;
+  uint64_t size = 0;
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(env_->GetFileSize(path, &size), "recover pack file " + path));
+  leveldb::RandomAccessFile* raw = nullptr;
+  LARIX_RETURN_IF_ERROR(FromLevelDb(env_->NewRandomAccessFile(path, &raw),
+                                    "recover pack file " + path));
+  std::unique_ptr<leveldb::RandomAccessFile> file(raw);
+  std::string scratch(kPackHeaderSize, '\0');
+  leveldb::Slice got;
+  if (size >= kPackHeaderSize) {
+    LARIX_RETURN_IF_ERROR(FromLevelDb(
+        file->Read(0, kPackHeaderSize, &got, scratch.data()), "read " + path));
+  }
+  if (size < kPackHeaderSize || got.size() != kPackHeaderSize ||
+      std::memcmp(got.data(), kPackMagic, 8) != 0) {
+    if (is_last && size <= kPackHeaderSize) {
+      *torn = true;  // created, header never completed
+      return Status::OK();
+    }
+    return Status::Corruption("pack file " + path +
+                              ": not a Larix pack file (bad header)");
+  }
+  const uint32_t version = coding::DecodeFixed32(got.data() + 8);
+  const uint32_t number = coding::DecodeFixed32(got.data() + 12);
+  if (version != kPackFormatVersion) {
+    return Status::NotSupported("pack file " + path + ": format version " +
+                                std::to_string(version));
+  }
+  if (number != n) {
+    return Status::Corruption("pack file " + path + ": header says pack " +
+                              std::to_string(number));
+  }
+  if (from < kPackHeaderSize) from = kPackHeaderSize;
+  if (from > size) {
+    return Status::Corruption(
+        "pack file " + path + ": the index has applied the journal up to "
+        "offset " + std::to_string(from) + ", but the file has only " +
+        std::to_string(size) + " bytes");
+  }
+  uint64_t off = from;
+  while (off < size) {
+    if (size - off < kRecordHeaderSize) break;  // torn header
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(file->Read(off, kRecordHeaderSize, &got, scratch.data()),
+                    "read " + path));
+    if (got.size() != kRecordHeaderSize) break;
+    const uint32_t length = coding::DecodeFixed32(got.data() + 4);
+    const uint8_t type = static_cast<uint8_t>(got[8]);
+    if (length > size - off - kRecordHeaderSize) break;  // torn body
+    const size_t total = kRecordHeaderSize + length;
+    scratch.resize(std::max<size_t>(scratch.size(), total));
+    LARIX_RETURN_IF_ERROR(FromLevelDb(
+        file->Read(off, total, &got, scratch.data()), "read " + path));
+    if (got.size() != total) break;
+    std::string_view record(got.data(), got.size());
+    const uint32_t crc = coding::DecodeFixed32(record.data());
+    if (MaskCrc(Crc32cExtend(0, record.substr(4))) != crc) break;
+    if (type != kRecordTypeBatch) {
+      return Status::NotSupported("pack file " + path + " offset " +
+                                  std::to_string(off) +
+                                  ": unknown journal record type " +
+                                  std::to_string(type));
+    }
+    RecordContents rec;
+    if (!DecodeRecordPayload(record.substr(kRecordHeaderSize),
+                             off + kRecordHeaderSize, &rec)) {
+      return Status::Corruption("pack file " + path + " offset " +
+                                std::to_string(off) +
+                                ": malformed journal record");
+    }
+    Delta d;
+    LARIX_RETURN_IF_ERROR(ComputeDelta(rec, n, /*puts_are_new=*/false, &d));
+    MergeDelta(&d);
+    off += total;
+    journal_end_ = {n, off};
+    if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes) {
+      LARIX_RETURN_IF_ERROR(FlushLocked(/*sync=*/false));
+    }
+  }
+  *end = off;
+  *torn = off < size;
+  return Status::OK();
+}
+
+// ---- writing ---------------------------------------------------------------
+
+Status PackBackend::CreatePackLocked(uint32_t n) {
+  const std::string path = PackPath(n);
+  leveldb::WritableFile* raw = nullptr;
+  Status s = FromLevelDb(env_->NewWritableFile(path, &raw), "create " + path);
+  if (!s.ok()) return s;
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::string header(kPackMagic, sizeof(kPackMagic));
+  coding::PutFixed32(&header, kPackFormatVersion);
+  coding::PutFixed32(&header, n);
+  leveldb::Status ls = file->Append(header);
+  if (ls.ok()) ls = file->Flush();
+  if (ls.ok()) ls = file->Sync();
+  LARIX_RETURN_IF_ERROR(FromLevelDb(ls, "create " + path));
+  packs_.insert(n);
+  LARIX_RETURN_IF_ERROR(WritePackManifestLocked());
+  if (pack_) pack_->Close();  // already synced
+  pack_ = std::move(file);
+  pack_number_ = n;
+  pack_size_ = kPackHeaderSize;
+  unsynced_bytes_ = 0;
+  journal_end_ = {n, kPackHeaderSize};
+  return Status::OK();
+}
+
+// Rewrites and syncs packs/MANIFEST, which (on POSIX) fsyncs packs/ so that
+// pack files created or removed so far are durable entries.
+Status PackBackend::WritePackManifestLocked() {
+  std::string text =
+      "# Larix pack files.  Informational; syncing this file syncs the "
+      "directory.\n";
+  for (uint32_t n : packs_) text += PackFileName(n) + "\n";
+  const std::string path = packs_dir_ + "/MANIFEST";
+  leveldb::WritableFile* raw = nullptr;
+  leveldb::Status s = env_->NewWritableFile(path, &raw);
+  if (s.ok()) {
+    std::unique_ptr<leveldb::WritableFile> file(raw);
+    s = file->Append(text);
+    if (s.ok()) s = file->Sync();
+    if (s.ok()) s = file->Close();
+  }
+  return FromLevelDb(s, "write " + path);
+}
+
+Status PackBackend::RotateLocked() {
+  LARIX_RETURN_IF_ERROR(SyncLocked());
+  Status s = CreatePackLocked(pack_number_ + 1);
+  if (!s.ok()) return SetSticky(s);
+  return Status::OK();
+}
+
+// Appends one journal record, fsyncs it when `sync`, and merges its effects
+// (visible to readers from then on).  The record is the commit point.
+// `puts_are_new`: the caller has checked that no put is stored yet (and
+// that the puts are distinct), which saves a look-up each.
+Status PackBackend::WriteRecordLocked(
+    const std::vector<const WriteBatch::ObjectPut*>& puts,
+    const std::vector<ObjectId>& deletes,
+    const std::vector<WriteBatch::RecordOp>& ops, bool sync,
+    bool puts_are_new) {
+  std::string record;
+  RecordContents rec;
+  EncodeRecord(puts, deletes, ops, &record, &rec);
+  if (record.size() > kMaxRecordBytes) {
+    return Status::InvalidArgument(
+        "pack store " + dir_ + ": a batch of " +
+        std::to_string(record.size()) +
+        " bytes is too large for one journal record");
+  }
+  if (pack_size_ > kPackHeaderSize &&
+      pack_size_ + record.size() > pack_file_bytes_) {
+    LARIX_RETURN_IF_ERROR(RotateLocked());
+  }
+  const uint64_t base = pack_size_;
+  leveldb::Status s = pack_->Append(record);
+  if (s.ok()) s = pack_->Flush();  // readers pread what was appended
+  if (!s.ok()) {
+    return SetSticky(FromLevelDb(s, "append to " + PackPath(pack_number_)));
+  }
+  pack_size_ += record.size();
+  unsynced_bytes_ += record.size();
+  journal_end_ = {pack_number_, pack_size_};
+  if (sync) {
+    s = pack_->Sync();
+    if (!s.ok()) {
+      return SetSticky(FromLevelDb(s, "sync " + PackPath(pack_number_)));
+    }
+    unsynced_bytes_ = 0;
+  }
+  for (auto& put : rec.puts) put.offset += base;
+  Delta d;
+  Status st = ComputeDelta(rec, pack_number_, puts_are_new, &d);
+  if (!st.ok()) return SetSticky(st);
+  MergeDelta(&d);
+  if (sync || pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
+      unsynced_bytes_ > kMaxUnsyncedJournalBytes) {
+    return SyncLocked();
+  }
+  return Status::OK();
+}
+
+// Computes what `rec` does to the index as it stands (overlay, then
+// LevelDB), in the order puts, deletes, record ops.
+Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
+                                 bool puts_are_new, Delta* d) {
+  auto current = [&](const ObjectId& id, Location* loc, bool* found) {
+    auto it = d->objects.find(id);
+    if (it != d->objects.end()) {
+      *found = it->second.has_value();
+      if (*found) *loc = *it->second;
+      return Status::OK();
+    }
+    return Lookup(id, loc, found);
+  };
+  for (const auto& put : rec.puts) {
+    Location old;
+    bool found = false;
+    if (!puts_are_new) LARIX_RETURN_IF_ERROR(current(put.id, &old, &found));
+    if (found) {
+      d->bytes_delta += int64_t{put.length} - int64_t{old.length};
+    } else {
+      d->objects_delta++;
+      d->bytes_delta += put.length;
+    }
+    d->objects[put.id] = Location{pack, put.offset, put.length};
+  }
+  for (const ObjectId& id : rec.deletes) {
+    Location old;
+    bool found;
+    LARIX_RETURN_IF_ERROR(current(id, &old, &found));
+    if (!found) continue;
+    d->objects_delta--;
+    d->bytes_delta -= old.length;
+    d->objects[id] = std::nullopt;
+  }
+  for (const auto& op : rec.ops) {
+    std::optional<std::string> value;
+    if (!op.is_delete) value.emplace(op.value);
+    d->records.emplace_back(std::string(op.key), std::move(value));
+  }
+  return Status::OK();
+}
+
+// Makes a record's effects visible: one exclusive section, so readers see
+// all of the record or none of it (contract invariant 1).
+void PackBackend::MergeDelta(Delta* d) {
+  for (const auto& [id, loc] : d->objects) {
+    if (loc) {
+      pending_batch_.Put(ObjectKey(id), EncodeLocation(*loc));
+    } else {
+      pending_batch_.Delete(ObjectKey(id));
+    }
+  }
+  for (const auto& [key, value] : d->records) {
+    if (value) {
+      pending_batch_.Put(RecordKey(key), *value);
+    } else {
+      pending_batch_.Delete(RecordKey(key));
+    }
+  }
+  pending_ops_ += d->objects.size() + d->records.size();
+  std::unique_lock lock(state_mu_);
+  for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
+  for (auto& [key, value] : d->records) {
+    pending_records_[std::move(key)] = std::move(value);
+  }
+  objects_ += d->objects_delta;
+  stored_bytes_ += d->bytes_delta;
+}
+
+// Writes the overlay, "mjournal" and the stats to LevelDB in one batch, then
+// empties the overlay.  The caller guarantees the journal up to
+// journal_end_ is durable (invariant 1), or that sync is about LevelDB only.
+Status PackBackend::FlushLocked(bool sync) {
+  if (pending_ops_ == 0 && applied_ == journal_end_ && !sync) {
+    return Status::OK();
+  }
+  std::string stats;
+  {
+    std::shared_lock lock(state_mu_);
+    coding::PutFixed64(&stats, objects_);
+    coding::PutFixed64(&stats, stored_bytes_);
+  }
+  pending_batch_.Put(ToSlice(kJournalKey), EncodePos(journal_end_));
+  pending_batch_.Put(ToSlice(kStatsKey), stats);
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  // LevelDB now holds what the overlay holds, so readers that still look
+  // at the overlay until it is cleared see the same state.
+  leveldb::Status s = db_->Write(wo, &pending_batch_);
+  pending_batch_.Clear();
+  pending_ops_ = 0;
+  if (!s.ok()) return SetSticky(FromLevelDb(s, "write index " + index_dir_));
+  applied_ = journal_end_;
+  std::unique_lock lock(state_mu_);
+  pending_objects_.clear();
+  pending_records_.clear();
+  return Status::OK();
+}
+
+Status PackBackend::SyncLocked() {
+  if (!sticky_.ok()) return sticky_;
+  if (unsynced_bytes_ > 0) {
+    leveldb::Status s = pack_->Sync();
+    if (!s.ok()) {
+      return SetSticky(FromLevelDb(s, "sync " + PackPath(pack_number_)));
+    }
+    unsynced_bytes_ = 0;
+  }
+  return FlushLocked(/*sync=*/false);
+}
+
+Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
+  std::lock_guard lock(write_mu_);
+  if (!sticky_.ok()) return sticky_;
+  if (batch.empty()) return opts.sync ? SyncLocked() : Status::OK();
+  // Only bodies not stored yet go into the journal (invariant 3 of the
+  // contract: a put of an existing object is a no-op).
+  std::vector<const WriteBatch::ObjectPut*> puts;
+  std::unordered_set<ObjectId, ObjectIdHash> seen;
+  for (const auto& put : batch.objects()) {
+    if (!seen.insert(put.id).second) continue;
+    Location loc;
+    bool found;
+    LARIX_RETURN_IF_ERROR(Lookup(put.id, &loc, &found));
+    if (!found) puts.push_back(&put);
+  }
+  if (puts.empty() && batch.object_deletes().empty() &&
+      batch.records().empty()) {
+    return opts.sync ? SyncLocked() : Status::OK();  // nothing new
+  }
+  return WriteRecordLocked(puts, batch.object_deletes(), batch.records(),
+                           opts.sync, /*puts_are_new=*/true);
+}
+
+// ---- reading ---------------------------------------------------------------
+
+// The current location of `id`: the overlay first, then LevelDB.  A key
+// missing from the overlay is either in LevelDB already or not yet written,
+// because a flush writes LevelDB before it clears the overlay.
+Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
+  {
+    std::shared_lock lock(state_mu_);
+    auto it = pending_objects_.find(id);
+    if (it != pending_objects_.end()) {
+      *found = it->second.has_value();
+      if (*found) *loc = *it->second;
+      return Status::OK();
+    }
+  }
+  std::string value;
+  leveldb::Status s = db_->Get(ObjectReadOpts(), ObjectKey(id), &value);
+  *found = false;
+  if (s.IsNotFound()) return Status::OK();
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_));
+  if (!DecodeLocation(value, loc)) {
+    return Status::Corruption("object " + id.ToHex() +
+                              ": damaged index entry in " + index_dir_);
+  }
+  *found = true;
+  return Status::OK();
+}
+
+Status PackBackend::GetPackReader(uint32_t pack, uint64_t needed_end,
+                                  std::shared_ptr<PackReader>* out) {
+  std::lock_guard lock(files_mu_);
+  auto it = readers_.find(pack);
+  if (it != readers_.end() && it->second->size >= needed_end) {
+    it->second->last_use = ++tick_;
+    *out = it->second;
+    return Status::OK();
+  }
+  // Not open yet, or opened before the bytes we need were appended (the
+  // POSIX Env maps a file at its size when opened): (re)open it.
+  const std::string path = PackPath(pack);
+  auto reader = std::make_shared<PackReader>();
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(env_->GetFileSize(path, &reader->size), "pack file " + path));
+  leveldb::RandomAccessFile* raw = nullptr;
+  LARIX_RETURN_IF_ERROR(
+      FromLevelDb(env_->NewRandomAccessFile(path, &raw), "pack file " + path));
+  reader->file.reset(raw);
+  reader->last_use = ++tick_;
+  readers_[pack] = reader;
+  if (readers_.size() > kMaxOpenPacks) {
+    auto victim = std::min_element(
+        readers_.begin(), readers_.end(), [](const auto& a, const auto& b) {
+          return a.second->last_use < b.second->last_use;
+        });
+    readers_.erase(victim);  // users keep their shared_ptr alive
+  }
+  *out = std::move(reader);
+  return Status::OK();
+}
+
+// Reads and verifies the entry at `loc` (invariant 6).
+Status PackBackend::ReadEntry(const ObjectId& id, const Location& loc,
+                              std::string* out) {
+  const uint64_t n = kEntryHeaderSize + loc.length;
+  const uint64_t end = loc.offset + n;
+  if (loc.offset < kPackHeaderSize || end < loc.offset) {
+    return Status::Corruption(Where(id, loc) + ": index entry is out of range");
+  }
+  std::shared_ptr<PackReader> reader;
+  Status s = GetPackReader(loc.pack, end, &reader);
+  if (s.IsNotFound()) {
+    return Status::Corruption(Where(id, loc) + ": the pack file is missing");
+  }
+  LARIX_RETURN_IF_ERROR(s);
+  if (end > reader->size) {
+    return Status::Corruption(Where(id, loc) + ": the entry (" +
+                              std::to_string(n) + " bytes) runs past the end "
+                              "of the file (" + std::to_string(reader->size) +
+                              " bytes)");
+  }
+  std::string buf(n, '\0');
+  leveldb::Slice got;
+  LARIX_RETURN_IF_ERROR(FromLevelDb(
+      reader->file->Read(loc.offset, n, &got, buf.data()), Where(id, loc)));
+  if (got.size() != n) {
+    return Status::Corruption(Where(id, loc) + ": short read");
+  }
+  std::string_view entry(got.data(), got.size());
+  if (entry.substr(0, ObjectId::kSize) != id.AsBytes()) {
+    return Status::Corruption(Where(id, loc) +
+                              ": the entry there belongs to object " +
+                              ObjectId::FromRaw(entry.data()).ToHex());
+  }
+  if (coding::DecodeFixed32(entry.data() + 32) != loc.length) {
+    return Status::Corruption(Where(id, loc) +
+                              ": entry length differs from the index");
+  }
+  uint32_t crc = Crc32cExtend(0, entry.substr(0, 36));
+  crc = Crc32cExtend(crc, entry.substr(kEntryHeaderSize));
+  if (MaskCrc(crc) != coding::DecodeFixed32(entry.data() + 36)) {
+    return Status::Corruption(Where(id, loc) + ": checksum mismatch");
+  }
+  out->assign(entry.substr(kEntryHeaderSize));
+  return Status::OK();
+}
+
+Status PackBackend::ReadObject(const ObjectId& id, std::string* stored) {
+  for (int attempt = 0;; attempt++) {
+    Location loc;
+    bool found;
+    LARIX_RETURN_IF_ERROR(Lookup(id, &loc, &found));
+    if (!found) return Status::NotFound("object " + id.ToHex());
+    Status s = ReadEntry(id, loc, stored);
+    if (s.ok() || attempt == 2) return s;
+    // Compact() may have moved the object and removed its old pack between
+    // the look-up and the read: if the index moved, read again.
+    Location again;
+    LARIX_RETURN_IF_ERROR(Lookup(id, &again, &found));
+    if (!found) return Status::NotFound("object " + id.ToHex());
+    if (again == loc) return s;
+  }
+}
+
+Status PackBackend::FindObjectsByPrefix(std::string_view hex_prefix,
+                                        size_t limit,
+                                        std::vector<ObjectId>* out) {
+  HexPrefix prefix;
+  LARIX_RETURN_IF_ERROR(prefix.Parse(hex_prefix));
+  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> overlay;
+  const leveldb::Snapshot* snapshot;
+  {
+    std::shared_lock lock(state_mu_);
+    for (const auto& [id, loc] : pending_objects_) {
+      if (prefix.Matches(id.data())) overlay.emplace(id, loc);
+    }
+    snapshot = db_->GetSnapshot();
+  }
+  SnapshotHolder hold(db_.get(), snapshot);
+  for (const auto& [id, loc] : overlay) {
+    if (out->size() >= limit) return Status::OK();
+    if (loc) out->push_back(id);
+  }
+  leveldb::ReadOptions ro = ReadOpts();
+  ro.snapshot = snapshot;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(std::string(1, kObjectPrefix) + prefix.lower_bound());
+       it->Valid() && out->size() < limit; it->Next()) {
+    leveldb::Slice k = it->key();
+    if (k.size() != 1 + ObjectId::kSize || k[0] != kObjectPrefix) break;
+    const auto* raw = reinterpret_cast<const uint8_t*>(k.data() + 1);
+    if (!prefix.Matches(raw)) break;
+    ObjectId id = ObjectId::FromRaw(raw);
+    if (!overlay.count(id)) out->push_back(id);
+  }
+  return FromLevelDb(it->status(), "prefix lookup in " + index_dir_);
+}
+
+Status PackBackend::ForEachObject(
+    const std::function<bool(const ObjectId&)>& fn) {
+  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> overlay;
+  const leveldb::Snapshot* snapshot;
+  {
+    std::shared_lock lock(state_mu_);
+    overlay = pending_objects_;
+    snapshot = db_->GetSnapshot();
+  }
+  SnapshotHolder hold(db_.get(), snapshot);
+  for (const auto& [id, loc] : overlay) {
+    if (loc && !fn(id)) return Status::OK();
+  }
+  leveldb::ReadOptions ro = ReadOpts();
+  ro.snapshot = snapshot;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(std::string(1, kObjectPrefix)); it->Valid(); it->Next()) {
+    leveldb::Slice k = it->key();
+    if (k.empty() || k[0] != kObjectPrefix) break;
+    if (k.size() != 1 + ObjectId::kSize) {
+      return Status::Corruption(index_dir_ + ": malformed object key");
+    }
+    ObjectId id = ObjectId::FromRaw(k.data() + 1);
+    if (overlay.count(id)) continue;
+    if (!fn(id)) break;
+  }
+  return FromLevelDb(it->status(), "object scan of " + index_dir_);
+}
+
+Status PackBackend::GetRecord(std::string_view key, std::string* value) {
+  {
+    std::shared_lock lock(state_mu_);
+    auto it = pending_records_.find(std::string(key));
+    if (it != pending_records_.end()) {
+      if (!it->second) return Status::NotFound("record " + std::string(key));
+      *value = *it->second;
+      return Status::OK();
+    }
+  }
+  leveldb::Status s = db_->Get(ReadOpts(), RecordKey(key), value);
+  if (s.IsNotFound()) return Status::NotFound("record " + std::string(key));
+  return FromLevelDb(s, "record " + std::string(key) + " in " + index_dir_);
+}
+
+std::unique_ptr<RecordIterator> PackBackend::NewRecordIterator() {
+  RecordOverlay overlay;
+  const leveldb::Snapshot* snapshot;
+  {
+    std::shared_lock lock(state_mu_);
+    overlay = pending_records_;
+    snapshot = db_->GetSnapshot();
+  }
+  return std::make_unique<PackRecordIterator>(db_.get(), snapshot,
+                                              std::move(overlay), index_dir_);
+}
+
+// ---- compaction and stats --------------------------------------------------
+
+// Rewrites packs whose live bytes are less than half their payload: copies
+// their live objects into the current pack (as ordinary journal records
+// holding only puts, which re-point the index), makes that and "mjournal"
+// durable, then deletes the old files (invariant 5).
+Status PackBackend::Compact() {
+  std::lock_guard lock(write_mu_);
+  LARIX_RETURN_IF_ERROR(SyncLocked());  // the overlay is now empty
+
+  std::map<uint32_t, uint64_t> live;  // pack -> live entry bytes
+  {
+    leveldb::ReadOptions ro = ReadOpts();
+    ro.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(std::string(1, kObjectPrefix)); it->Valid(); it->Next()) {
+      if (it->key()[0] != kObjectPrefix) break;
+      Location loc;
+      if (!DecodeLocation({it->value().data(), it->value().size()}, &loc)) {
+        return Status::Corruption(index_dir_ + ": damaged index entry");
+      }
+      live[loc.pack] += kEntryHeaderSize + loc.length;
+    }
+    LARIX_RETURN_IF_ERROR(FromLevelDb(it->status(), "compact " + dir_));
+  }
+  std::set<uint32_t> victims;
+  for (uint32_t n : packs_) {
+    if (n == pack_number_) continue;
+    uint64_t size = 0;
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(env_->GetFileSize(PackPath(n), &size), "compact " + dir_));
+    const uint64_t payload =
+        size > kPackHeaderSize ? size - kPackHeaderSize : 0;
+    if (live[n] * 2 < payload || live[n] == 0) victims.insert(n);
+  }
+  if (victims.empty()) return Status::OK();
+
+  // Copy the live objects out, in chunks of about kCompactChunkBytes.
+  std::vector<WriteBatch::ObjectPut> chunk;
+  uint64_t chunk_bytes = 0;
+  auto flush_chunk = [&]() -> Status {
+    if (chunk.empty()) return Status::OK();
+    std::vector<const WriteBatch::ObjectPut*> puts;
+    for (const auto& p : chunk) puts.push_back(&p);
+    Status s = WriteRecordLocked(puts, {}, {}, /*sync=*/false,
+                                 /*puts_are_new=*/false);
+    chunk.clear();
+    chunk_bytes = 0;
+    return s;
+  };
+  {
+    leveldb::ReadOptions ro = ReadOpts();
+    ro.fill_cache = false;
+    ro.snapshot = db_->GetSnapshot();
+    SnapshotHolder hold(db_.get(), ro.snapshot);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(std::string(1, kObjectPrefix)); it->Valid(); it->Next()) {
+      if (it->key()[0] != kObjectPrefix) break;
+      Location loc;
+      if (!DecodeLocation({it->value().data(), it->value().size()}, &loc)) {
+        return Status::Corruption(index_dir_ + ": damaged index entry");
+      }
+      if (!victims.count(loc.pack)) continue;
+      WriteBatch::ObjectPut put{ObjectId::FromRaw(it->key().data() + 1), {}};
+      LARIX_RETURN_IF_ERROR(ReadEntry(put.id, loc, &put.stored));
+      chunk_bytes += put.stored.size();
+      chunk.push_back(std::move(put));
+      if (chunk_bytes >= kCompactChunkBytes) {
+        LARIX_RETURN_IF_ERROR(flush_chunk());
+      }
+    }
+    LARIX_RETURN_IF_ERROR(FromLevelDb(it->status(), "compact " + dir_));
+  }
+  LARIX_RETURN_IF_ERROR(flush_chunk());
+  LARIX_RETURN_IF_ERROR(SyncLocked());
+  LARIX_RETURN_IF_ERROR(FlushLocked(/*sync=*/true));  // "mjournal" durable
+
+  for (uint32_t n : victims) {
+    if (n == pack_number_) continue;  // rotation during the copy cannot
+                                      // reuse a number, but be safe
+    packs_.erase(n);
+    EvictPackReader(n);
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(env_->RemoveFile(PackPath(n)), "compact " + dir_));
+  }
+  return WritePackManifestLocked();
+}
+
+Status PackBackend::GetStats(BackendStats* stats) {
+  {
+    std::shared_lock lock(state_mu_);
+    stats->objects = objects_;
+    stats->stored_bytes = stored_bytes_;
+  }
+  stats->disk_bytes = 0;
+  for (const std::string& d : {packs_dir_, index_dir_}) {
+    std::vector<std::string> children;
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(env_->GetChildren(d, &children), "list " + d));
+    for (const std::string& name : children) {
+      uint64_t size = 0;
+      if (name != "." && name != ".." &&
+          env_->GetFileSize(d + "/" + name, &size).ok()) {
+        stats->disk_bytes += size;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status OpenPackBackend(const std::string& dir, const BackendOptions& options,
+                       std::unique_ptr<Backend>* out) {
+  leveldb::Env* env = options.env ? options.env : leveldb::Env::Default();
+  auto backend =
+      std::make_unique<PackBackend>(dir, env, options.pack_file_bytes);
+  LARIX_RETURN_IF_ERROR(backend->Open(options));
+  *out = std::move(backend);
+  return Status::OK();
+}
+
+}  // namespace larix
