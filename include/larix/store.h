@@ -1,0 +1,213 @@
+// Store: an open Larix store, the storage core's front door.
+//
+// A store is a directory:
+//
+//   STORE/LARIX        format marker: "larix-store <format> <backend>\n"
+//   STORE/larix.lock   process lock; holds the owner's pid and command
+//   STORE/db/          the backend's files (pack files + LevelDB index, or
+//                      a LevelDB database)
+//
+// or a private in-memory store (OpenInMemory) for tests and ":memory:".
+//
+// The Store ties objects/ (Odb, PageTree, CommitGraph) and refs/ (RefDb)
+// together and owns the one path by which a transaction becomes history:
+// CommitPages() writes the changed pages, the new tree nodes, the commit
+// object, the ref move and its reflog entry in ONE Backend::Apply, synced
+// unless asked otherwise.  That Apply is the commit point (docs/
+// architecture.md, "The commit point").
+//
+// Only one process may open a store at a time; a second gets Busy naming
+// the holder's pid.  Within a process, many threads share one Store.
+//
+// Thread-safety: all methods may be called concurrently.  Commits are
+// serialised by an internal commit lock, held only for the Apply.
+
+#ifndef LARIX_STORE_H_
+#define LARIX_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "larix/commit.h"
+#include "larix/object_id.h"
+#include "larix/status.h"
+
+namespace leveldb {
+class Env;
+}
+
+namespace larix {
+
+class Backend;
+class CommitGraph;
+class Odb;
+class PageTree;
+class RefDb;
+class RefTransaction;
+class StoreImpl;
+class WriteBatch;
+
+inline constexpr uint32_t kStoreFormatVersion = 1;
+inline constexpr char kDefaultBranch[] = "main";
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  bool error_if_exists = false;
+  // "pack" (default: see docs/decisions/0001-object-backend.md) or
+  // "leveldb".  Only used when the store is created.
+  std::string backend;
+  // File access for on-disk backends; tests inject faults through it.
+  leveldb::Env* env = nullptr;
+  // Bytes of decoded objects (pages and tree nodes) kept in memory.
+  size_t cache_bytes = 32 << 20;
+  // Microseconds since the epoch; tests substitute a fake clock.
+  std::function<int64_t()> clock;
+  // Author recorded in commits when the caller gives none.
+  std::string default_author;
+};
+
+// A page to write in a commit: its 0-based number and its bytes.
+struct PageWrite {
+  uint32_t pgno;
+  std::string bytes;
+};
+
+struct CommitRequest {
+  std::string ref;              // full ref name, e.g. "refs/heads/main"
+  ObjectId expected_head;       // compare-and-swap: the head the pages
+                                // were computed against
+  ObjectId base_tree;           // the tree of expected_head
+  std::vector<PageWrite> pages;
+  std::optional<uint32_t> truncate_to;  // page count after the change
+  std::vector<ObjectId> extra_parents;  // merge parents after the first
+  std::string author;
+  std::string message;
+  bool sync = true;  // durable before return (PRAGMA synchronous=FULL)
+};
+
+struct CommitResult {
+  ObjectId commit;
+  ObjectId tree;
+  uint64_t txn = 0;
+};
+
+struct GcOptions {
+  // Reflog entries (and so the history they reach) younger than this are
+  // kept; older ones are expired.  Default: 7 days.
+  int64_t retention_us = 7LL * 24 * 3600 * 1000000;
+  std::function<void(const std::string& phase, uint64_t done,
+                     uint64_t total)>
+      progress;
+};
+
+struct GcStats {
+  uint64_t objects_before = 0;
+  uint64_t marked = 0;
+  uint64_t swept = 0;
+  uint64_t reflog_entries_expired = 0;
+  double mark_seconds = 0;
+  double sweep_seconds = 0;
+};
+
+struct FsckProblem {
+  std::string where;  // "object 3fa9…", "ref refs/heads/dev"
+  std::string what;   // "hash mismatch", "parent 1b2c… is missing"
+};
+
+struct FsckReport {
+  uint64_t objects_checked = 0;
+  uint64_t refs_checked = 0;
+  std::vector<FsckProblem> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+class Store {
+ public:
+  // Opens (or with create_if_missing, creates) the store at `dir`.
+  // Errors: NotFound (no such store and not asked to create),
+  // InvalidArgument (the directory is not a Larix store), NotSupported
+  // (written by a newer format), Busy (another process holds it, named),
+  // IOError/Corruption from the backend.
+  static Status Open(const std::string& dir, const StoreOptions& options,
+                     std::unique_ptr<Store>* out);
+
+  // A private, versioned store in memory.  Never fails.
+  static std::unique_ptr<Store> OpenInMemory(const StoreOptions& options = {});
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const;  // "" for in-memory stores
+  bool in_memory() const;
+  int64_t NowMicros() const;
+  const std::string& default_author() const;
+
+  // The layers below.  Internal headers (objects/, refs/) declare them.
+  Backend* backend();
+  Odb* odb();
+  PageTree* trees();
+  CommitGraph* commits();
+  RefDb* refs();
+
+  // The commit point of a SQL transaction.  Conflict if `ref` is no longer
+  // at expected_head (nothing is written).
+  Result<CommitResult> CommitPages(const CommitRequest& request);
+
+  // Applies a batch of objects that no ref reaches yet (an import building
+  // its tree in chunks), under the commit lock so that a running GC never
+  // sweeps them.  Pin the tree root they belong to (PinCommit accepts a
+  // tree root too) until a commit reaches it.
+  Status WriteObjects(const WriteBatch& batch, bool sync);
+
+  // Moves refs (branch create/drop/rename, aliases, tags) atomically, with
+  // reflog entries, synced.
+  Status UpdateRefs(const RefTransaction& tx);
+
+  // Writes a tag object and its ref in one atomic write.
+  Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
+                             const std::string& message, bool force);
+
+  // Incremented after every successful ref change made through this Store;
+  // lets callers cache ref resolutions cheaply.
+  uint64_t ref_version() const;
+
+  // Resolves a user-facing revision: a branch, tag, alias or full ref name,
+  // or an object id prefix (>= 4 hex digits), to a commit id.  A tag
+  // resolves to the commit it names.
+  Result<ObjectId> ResolveRevision(const std::string& rev);
+
+  // A read snapshot kept alive against GC while the Pin lives.  `commit`
+  // may also be a tree root.
+  class Pin {
+   public:
+    virtual ~Pin() = default;
+  };
+  std::unique_ptr<Pin> PinCommit(const ObjectId& commit);
+
+  // Garbage collection: safe while the store is in use (docs/gc.md).
+  Status Gc(const GcOptions& options, GcStats* stats);
+
+  // Re-hashes every object and checks every edge and ref.  A problem found
+  // is reported in *report, not as an error; the Status is for failures
+  // to run at all.
+  Status Fsck(FsckReport* report,
+              const std::function<void(uint64_t done, uint64_t total)>&
+                  progress = nullptr);
+
+  // Makes every commit applied so far durable (group commit).
+  Status Sync();
+
+ private:
+  explicit Store(std::unique_ptr<StoreImpl> impl);
+  std::unique_ptr<StoreImpl> impl_;
+};
+
+}  // namespace larix
+
+#endif  // LARIX_STORE_H_
