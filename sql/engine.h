@@ -1,0 +1,86 @@
+// Engine: the per-process state of one open store that every SQLite
+// connection on it shares.
+//
+// A store may be opened by one process at a time (the Store's lock), but by
+// many connections in that process.  The Engine registry maps a store's
+// canonical path (or an in-memory store's name) to one Engine, created on
+// first use and destroyed when its last connection closes.
+//
+// The Engine also holds what the VFS needs to give SQLite its locking
+// semantics on top of branches (docs/architecture.md, "Transactions"):
+//   1. At most one writer per branch: the writer token, taken when SQLite
+//      asks for a RESERVED lock, dropped when the write transaction ends.
+//      Writers on different branches do not contend.
+//   2. Readers never wait: a read transaction works on the head commit it
+//      saw when it began (its snapshot).
+//   3. Head look-ups are cached and revalidated with Store::ref_version(),
+//      so starting a read transaction costs no backend read.
+
+#ifndef LARIX_SQL_ENGINE_H_
+#define LARIX_SQL_ENGINE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "larix/store.h"
+
+namespace larix {
+
+// What a branch name resolves to at one moment.
+struct BranchHead {
+  std::string ref;  // full name of the branch ref, aliases followed
+  ObjectId commit;
+  ObjectId tree;
+};
+
+class Engine {
+ public:
+  // The Engine for the store at `path` (or, for names starting with
+  // kMemoryPrefix, the in-memory store of that name), opening or creating
+  // the store as needed.  Errors are those of Store::Open.
+  static Result<std::shared_ptr<Engine>> Acquire(const std::string& path,
+                                                 bool create);
+
+  // Names of in-memory stores start with this.
+  static constexpr char kMemoryPrefix[] = "larix-memory:";
+
+  explicit Engine(std::unique_ptr<Store> store);
+
+  // Registers an already open store under `name`, so connections opened on
+  // that name use it (tests inject stores with fault-injecting Envs this
+  // way).  AlreadyExists if the name is in use.  The store lives while the
+  // returned Engine or any connection on it does.
+  static Result<std::shared_ptr<Engine>> Adopt(const std::string& name,
+                                               std::unique_ptr<Store> store);
+
+  Store* store() { return store_.get(); }
+
+  // Resolves a branch name as a connection names it: an alias (followed),
+  // a branch short name, or a full ref name.  NotFound names the branch.
+  Result<BranchHead> ReadHead(const std::string& branch);
+
+  // The ref a name means, without reading its value: aliases followed.
+  Result<std::string> ResolveBranchRef(const std::string& branch);
+
+  // The writer token of a branch (rule 1).  Non-blocking.
+  bool TryAcquireWriter(const std::string& ref, const void* owner);
+  void ReleaseWriter(const std::string& ref, const void* owner);
+  bool HasWriter(const std::string& ref);
+
+ private:
+  std::unique_ptr<Store> store_;
+
+  std::mutex mu_;
+  std::map<std::string, const void*> writers_;  // ref -> owning file
+  struct CachedHead {
+    uint64_t version;
+    BranchHead head;
+  };
+  std::map<std::string, CachedHead> heads_;  // by the name asked for
+};
+
+}  // namespace larix
+
+#endif  // LARIX_SQL_ENGINE_H_

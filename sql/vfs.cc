@@ -1,0 +1,977 @@
+// The Larix VFS.
+//
+// SQLite reads and writes a "database file"; here that file is a view of a
+// branch.  The design, in the order SQLite exercises it:
+//
+// Files.  The main database file (SQLITE_OPEN_MAIN_DB) is a BranchFile.
+// Rollback journals get an in-memory file (MemFile): Larix never needs
+// SQLite's journal for crash safety, only for ROLLBACK and savepoints, and
+// connections run with journal_mode=MEMORY anyway.  WAL files cannot be
+// opened (io_methods version 1 has no shared memory, so SQLite keeps the
+// journal mode it has).  Temporary files go to the default VFS.
+//
+// Locks and snapshots (SQLite's lock levels, per BranchFile):
+//
+//     NONE --xLock(SHARED)--> SHARED --xLock(RESERVED)--> RESERVED/EXCLUSIVE
+//       ^   take snapshot     |   take branch writer token,  |
+//       |                     |   fail BUSY if the branch     |
+//       +--xUnlock(NONE)------+   moved since the snapshot    |
+//          drop snapshot      ^                               |
+//                             +--xUnlock(SHARED)--------------+
+//                                drop overlay, release token
+//
+//   1. A snapshot is the branch's head commit when the read transaction
+//      began; every read of the transaction comes from its tree, so
+//      readers never see a torn state and never wait for writers.
+//   2. RESERVED takes the branch's writer token (one writer per branch);
+//      EXCLUSIVE is granted at once to the token holder, because readers
+//      hold snapshots, not locks.  If the branch head moved after our
+//      snapshot was taken, RESERVED fails with SQLITE_BUSY; SQLite then
+//      drops its locks, calls the busy handler and retries with a fresh
+//      snapshot (the same contract as WAL's SQLITE_BUSY_SNAPSHOT).
+//   3. Writes go to an in-memory overlay (pgno -> bytes) that only the
+//      writing connection sees.
+//
+// The commit point.  SQLite's CommitPhaseOne sends SQLITE_FCNTL_SYNC to the
+// main file once every page of the transaction has been written to it.
+// There the overlay, minus pages equal to the snapshot's, becomes a
+// Store::CommitPages() call: pages, tree nodes, commit object, ref move and
+// reflog entry in one atomic backend write (synced for synchronous=FULL or
+// EXTRA).  If it fails, SQLite rolls the transaction back and the overlay
+// is dropped at unlock: nothing partial is ever visible.  ROLLBACK, a
+// statement rollback or ROLLBACK TO a savepoint never reach the commit
+// point, so they write nothing.  (SQLITE_IOCAP_BATCH_ATOMIC would be the
+// documented route, but Debian's libsqlite3 is built without
+// SQLITE_ENABLE_BATCH_ATOMIC_WRITE; FCNTL_SYNC is always sent.)
+//
+// Never a stale page.  SQLite's pager keeps its cache across transactions
+// and trusts the file change counter (bytes 24..27 of page 1) to tell it
+// the file changed, and the schema cookie (bytes 40..43) to tell it the
+// schema changed.  Both are honest while a branch advances by SQL commits,
+// each of which went through a pager that incremented them.  They can lie
+// when the head jumps (USE BRANCH, a reset, a dropped and re-created
+// branch): two histories can carry equal counters and different content.
+// So the file presents both fields shifted by per-file offsets:
+//
+//   presented = stored + offset   (on read)
+//   stored = written - offset     (on write)
+//
+// When a new snapshot does not descend by first parents from the last one
+// this file presented (or belongs to another ref), the offsets are chosen
+// so that the new presented values are the last presented ones plus one:
+// the pager must flush its cache and reload the schema.  Stored bytes stay
+// exactly what SQLite would have written to a plain file.
+
+#include "sql/vfs.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "objects/commit_graph.h"
+#include "objects/object_format.h"
+#include "objects/odb.h"
+#include "objects/page_tree.h"
+
+namespace larix {
+namespace {
+
+constexpr int kCounterOffset = 24;  // file change counter, big-endian u32
+constexpr int kCookieOffset = 40;   // schema cookie, big-endian u32
+constexpr int kVersionValidFor = 92;
+
+sqlite3_vfs* DefaultVfs() {
+  static sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+  return vfs;
+}
+
+uint32_t GetBE32(const char* p) {
+  auto u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} << 24 | uint32_t{u[1]} << 16 | uint32_t{u[2]} << 8 |
+         u[3];
+}
+
+void PutBE32(char* p, uint32_t v) {
+  p[0] = static_cast<char>(v >> 24);
+  p[1] = static_cast<char>(v >> 16);
+  p[2] = static_cast<char>(v >> 8);
+  p[3] = static_cast<char>(v);
+}
+
+// Page size from a database header (bytes 16..17; 1 means 65536).
+uint32_t HeaderPageSize(const char* header) {
+  auto u = reinterpret_cast<const unsigned char*>(header);
+  uint32_t v = uint32_t{u[16]} << 8 | u[17];
+  return v == 1 ? 65536 : v;
+}
+
+int SqliteCodeFor(const Status& s, int io_default) {
+  if (s.IsCorruption()) return SQLITE_CORRUPT;
+  if (s.IsFull()) return SQLITE_FULL;
+  if (s.IsBusy() || s.IsConflict()) return SQLITE_BUSY;
+  if (s.IsNotSupported()) return SQLITE_CANTOPEN;
+  return io_default;
+}
+
+}  // namespace
+
+// The main database file of one connection.  See the file comment.
+// Owned by SQLite's sqlite3_file (LarixFile); used by one connection, so by
+// one thread at a time (SQLite serialises calls per connection).
+class BranchFile {
+ public:
+  BranchFile(std::shared_ptr<Engine> engine, std::string branch)
+      : engine_(std::move(engine)), branch_(std::move(branch)) {}
+
+  ~BranchFile() {
+    if (writer_) engine_->ReleaseWriter(snap_.ref, this);
+  }
+
+  int Read(void* buf, int amt, sqlite3_int64 offset);
+  int Write(const void* buf, int amt, sqlite3_int64 offset);
+  int Truncate(sqlite3_int64 size);
+  int FileSize(sqlite3_int64* size);
+  int Lock(int level);
+  int Unlock(int level);
+  int CheckReservedLock(int* out);
+  int FileControl(int op, void* arg);
+
+  Engine* engine() { return engine_.get(); }
+  const std::string& branch() const { return branch_; }
+  bool in_write() const { return writer_; }
+  int lock() const { return lock_; }
+  const BranchHead& snapshot() const { return snap_; }
+  std::string last_error() const { return last_error_; }
+  void SetCommitInfo(std::string author, std::string message) {
+    author_ = std::move(author);
+    message_ = std::move(message);
+  }
+  // Records the text of a writing statement for the default commit
+  // message: the first few statements of the transaction, abridged.
+  void NoteStatement(const char* sql) {
+    if (sql == nullptr) return;
+    if (noted_statements_++ >= kNotedStatements) return;
+    std::string text(sql);
+    while (!text.empty() && isspace(static_cast<unsigned char>(text.back()))) {
+      text.pop_back();
+    }
+    if (text.size() > kNotedChars) text = text.substr(0, kNotedChars) + "…";
+    if (!statements_.empty()) statements_ += "; ";
+    statements_ += text;
+  }
+  Status SwitchBranch(const std::string& branch) {
+    if (lock_ != SQLITE_LOCK_NONE) {
+      return Status::Busy("cannot change branch inside a transaction");
+    }
+    LARIX_ASSIGN_OR_RETURN(BranchHead head, engine_->ReadHead(branch));
+    (void)head;
+    branch_ = branch;
+    return Status::OK();
+  }
+
+ private:
+  // The bytes of page `pgno` as stored, into *out (page_size_ bytes; zeros
+  // for a page beyond the end).
+  Status ReadStoredPage(uint32_t pgno, std::string* out);
+  Status BeginSnapshot();
+  Status AdoptSnapshot(const BranchHead& head, bool transient);
+  Result<bool> DescendsLinearly(const ObjectId& from, const ObjectId& to);
+  int Commit();
+  int Fail(const Status& s, int io_default) {
+    last_error_ = s.ToString();
+    sqlite3_log(SqliteCodeFor(s, io_default), "larix: %s", last_error_.c_str());
+    return SqliteCodeFor(s, io_default);
+  }
+  uint32_t EffectivePageCount() const {
+    uint32_t n = truncated_to_ ? std::min(*truncated_to_, base_pages_)
+                               : base_pages_;
+    if (!dirty_.empty()) n = std::max(n, dirty_.rbegin()->first + 1);
+    return n;
+  }
+
+  std::shared_ptr<Engine> engine_;
+  std::string branch_;
+  int lock_ = SQLITE_LOCK_NONE;
+
+  // The snapshot: valid while lock_ >= SHARED, or transiently at NONE.
+  BranchHead snap_;
+  uint32_t base_pages_ = 0;
+  uint32_t page_size_ = 0;  // 0: empty database, size not known yet
+  std::unique_ptr<Store::Pin> pin_;
+
+  // The write overlay: non-empty only while writer_.
+  bool writer_ = false;
+  std::map<uint32_t, std::string> dirty_;
+  std::optional<uint32_t> truncated_to_;
+
+  // Header presentation (see the file comment).
+  uint32_t counter_offset_ = 0;
+  uint32_t cookie_offset_ = 0;
+  bool seen_any_ = false;
+  std::string seen_ref_;
+  ObjectId seen_commit_;
+  uint32_t seen_counter_ = 0;  // presented values of seen_commit_
+  uint32_t seen_cookie_ = 0;
+
+  static constexpr int kNotedStatements = 3;
+  static constexpr size_t kNotedChars = 200;
+  std::string statements_;  // writing statements of this transaction
+  int noted_statements_ = 0;
+
+  int synchronous_ = 2;  // PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+  std::string last_error_;
+  std::string author_;
+  std::string message_;
+};
+
+Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
+  auto it = dirty_.find(pgno);
+  if (it != dirty_.end()) {
+    *out = it->second;
+    return Status::OK();
+  }
+  out->assign(page_size_, '\0');
+  if (pgno >= base_pages_ || (truncated_to_ && pgno >= *truncated_to_)) {
+    return Status::OK();
+  }
+  Store* store = engine_->store();
+  LARIX_ASSIGN_OR_RETURN(ObjectId id, store->trees()->Get(snap_.tree, pgno));
+  if (id.IsNull()) return Status::OK();
+  LARIX_ASSIGN_OR_RETURN(Odb::Object obj, store->odb()->Read(id));
+  LARIX_ASSIGN_OR_RETURN(std::string_view bytes, DecodePage(*obj));
+  if (bytes.size() != page_size_) {
+    return Status::Corruption("page " + std::to_string(pgno + 1) + " (" +
+                              id.ToHex() + ") has " +
+                              std::to_string(bytes.size()) +
+                              " bytes; the database page size is " +
+                              std::to_string(page_size_));
+  }
+  out->assign(bytes);
+  return Status::OK();
+}
+
+// True if `to` reaches `from` by first parents, without passing a commit
+// older than `from`.
+Result<bool> BranchFile::DescendsLinearly(const ObjectId& from,
+                                          const ObjectId& to) {
+  CommitGraph* graph = engine_->store()->commits();
+  LARIX_ASSIGN_OR_RETURN(auto from_commit, graph->Load(from));
+  ObjectId id = to;
+  for (int steps = 0; steps < 4096 && !id.IsNull(); steps++) {
+    if (id == from) return true;
+    LARIX_ASSIGN_OR_RETURN(auto c, graph->Load(id));
+    if (c->txn <= from_commit->txn || c->parents.empty()) return false;
+    id = c->parents[0];
+  }
+  return false;
+}
+
+// Makes `head` the file's snapshot.  Unless `transient` (a read outside any
+// lock, as SQLite does when it opens the database), also settles the
+// header presentation for it.
+Status BranchFile::AdoptSnapshot(const BranchHead& head, bool transient) {
+  Store* store = engine_->store();
+  snap_ = head;
+  dirty_.clear();
+  truncated_to_.reset();
+  LARIX_ASSIGN_OR_RETURN(base_pages_, store->trees()->PageCount(head.tree));
+  page_size_ = 0;
+  uint32_t stored_counter = 0, stored_cookie = 0;
+  if (base_pages_ > 0) {
+    LARIX_ASSIGN_OR_RETURN(ObjectId id, store->trees()->Get(head.tree, 0));
+    if (id.IsNull()) {
+      return Status::Corruption("commit " + head.commit.ToHex() +
+                                " has no page 1");
+    }
+    LARIX_ASSIGN_OR_RETURN(Odb::Object obj, store->odb()->Read(id));
+    LARIX_ASSIGN_OR_RETURN(std::string_view page, DecodePage(*obj));
+    if (page.size() < 100) {
+      return Status::Corruption("page 1 of commit " + head.commit.ToHex() +
+                                " is shorter than a database header");
+    }
+    page_size_ = HeaderPageSize(page.data());
+    if (page_size_ != page.size()) {
+      return Status::Corruption("page 1 of commit " + head.commit.ToHex() +
+                                " declares page size " +
+                                std::to_string(page_size_) + " but holds " +
+                                std::to_string(page.size()) + " bytes");
+    }
+    stored_counter = GetBE32(page.data() + kCounterOffset);
+    stored_cookie = GetBE32(page.data() + kCookieOffset);
+  }
+  if (transient) return Status::OK();
+
+  if (seen_any_ && (head.ref != seen_ref_ || head.commit != seen_commit_)) {
+    bool linear = false;
+    if (head.ref == seen_ref_ && !seen_commit_.IsNull()) {
+      LARIX_ASSIGN_OR_RETURN(linear,
+                             DescendsLinearly(seen_commit_, head.commit));
+    }
+    if (!linear) {
+      counter_offset_ = seen_counter_ + 1 - stored_counter;
+      cookie_offset_ = seen_cookie_ + 1 - stored_cookie;
+    }
+  }
+  seen_any_ = true;
+  seen_ref_ = head.ref;
+  seen_commit_ = head.commit;
+  seen_counter_ = stored_counter + counter_offset_;
+  seen_cookie_ = stored_cookie + cookie_offset_;
+  pin_ = store->PinCommit(head.commit);
+  return Status::OK();
+}
+
+Status BranchFile::BeginSnapshot() {
+  Result<BranchHead> head = engine_->ReadHead(branch_);
+  if (!head.ok()) return head.status();
+  return AdoptSnapshot(*head, /*transient=*/false);
+}
+
+int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
+  if (lock_ == SQLITE_LOCK_NONE) {
+    // SQLite reads the header once before taking any lock.
+    Result<BranchHead> head = engine_->ReadHead(branch_);
+    if (!head.ok()) return Fail(head.status(), SQLITE_IOERR_READ);
+    Status s = AdoptSnapshot(*head, /*transient=*/true);
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_READ);
+  }
+  char* dst = static_cast<char*>(buf);
+  if (page_size_ == 0) {
+    memset(dst, 0, amt);
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  uint32_t npages = EffectivePageCount();
+  std::string page;
+  int rc = SQLITE_OK;
+  while (amt > 0) {
+    uint64_t pgno64 = static_cast<uint64_t>(offset) / page_size_;
+    uint32_t in_page = static_cast<uint32_t>(offset % page_size_);
+    int n = std::min<int>(amt, page_size_ - in_page);
+    if (pgno64 >= npages) {
+      memset(dst, 0, amt);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    uint32_t pgno = static_cast<uint32_t>(pgno64);
+    Status s = ReadStoredPage(pgno, &page);
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_READ);
+    if (pgno == 0) {
+      PutBE32(page.data() + kCounterOffset,
+              GetBE32(page.data() + kCounterOffset) + counter_offset_);
+      PutBE32(page.data() + kCookieOffset,
+              GetBE32(page.data() + kCookieOffset) + cookie_offset_);
+    }
+    memcpy(dst, page.data() + in_page, n);
+    dst += n;
+    amt -= n;
+    offset += n;
+  }
+  return rc;
+}
+
+int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
+  if (!writer_) {
+    return Fail(Status::IOError("write to " + branch_ +
+                                " without a write transaction"),
+                SQLITE_IOERR_WRITE);
+  }
+  const char* src = static_cast<const char*>(buf);
+  if (page_size_ == 0) {
+    // The first write to an empty database is page 1, whole.
+    if (offset != 0 || amt < 512 || HeaderPageSize(src) != (uint32_t)amt) {
+      return Fail(Status::IOError("first write to an empty database must be "
+                                  "page 1"),
+                  SQLITE_IOERR_WRITE);
+    }
+    page_size_ = amt;
+  }
+  std::string page;
+  while (amt > 0) {
+    uint32_t pgno = static_cast<uint32_t>(offset / page_size_);
+    uint32_t in_page = static_cast<uint32_t>(offset % page_size_);
+    int n = std::min<int>(amt, page_size_ - in_page);
+    if (in_page == 0 && n == static_cast<int>(page_size_)) {
+      page.assign(src, n);
+    } else {
+      Status s = ReadStoredPage(pgno, &page);
+      if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
+      memcpy(page.data() + in_page, src, n);
+    }
+    if (pgno == 0 && in_page < kCookieOffset + 4) {
+      // Undo the presentation shift on the bytes SQLite wrote.
+      if (in_page <= kCounterOffset && in_page + n >= kCounterOffset + 4) {
+        PutBE32(page.data() + kCounterOffset,
+                GetBE32(page.data() + kCounterOffset) - counter_offset_);
+      }
+      if (in_page <= kCookieOffset && in_page + n >= kCookieOffset + 4) {
+        PutBE32(page.data() + kCookieOffset,
+                GetBE32(page.data() + kCookieOffset) - cookie_offset_);
+      }
+    }
+    if (truncated_to_ && pgno >= *truncated_to_) {
+      // Writing past a truncation point re-extends the file; pages between
+      // are zero, as they would be in a plain file.
+      for (uint32_t p = *truncated_to_; p < pgno; p++) {
+        if (!dirty_.count(p)) dirty_[p].assign(page_size_, '\0');
+      }
+      truncated_to_ = pgno + 1;
+    }
+    dirty_[pgno] = std::move(page);
+    src += n;
+    amt -= n;
+    offset += n;
+  }
+  return SQLITE_OK;
+}
+
+int BranchFile::Truncate(sqlite3_int64 size) {
+  if (!writer_) {
+    return Fail(Status::IOError("truncate without a write transaction"),
+                SQLITE_IOERR_TRUNCATE);
+  }
+  if (page_size_ == 0) return SQLITE_OK;
+  uint32_t pages = static_cast<uint32_t>((size + page_size_ - 1) / page_size_);
+  dirty_.erase(dirty_.lower_bound(pages), dirty_.end());
+  truncated_to_ = truncated_to_ ? std::min(*truncated_to_, pages) : pages;
+  return SQLITE_OK;
+}
+
+int BranchFile::FileSize(sqlite3_int64* size) {
+  if (lock_ == SQLITE_LOCK_NONE) {
+    Result<BranchHead> head = engine_->ReadHead(branch_);
+    if (!head.ok()) return Fail(head.status(), SQLITE_IOERR_FSTAT);
+    Status s = AdoptSnapshot(*head, /*transient=*/true);
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_FSTAT);
+  }
+  *size = static_cast<sqlite3_int64>(EffectivePageCount()) * page_size_;
+  return SQLITE_OK;
+}
+
+int BranchFile::Lock(int level) {
+  if (level <= lock_) return SQLITE_OK;
+  if (lock_ == SQLITE_LOCK_NONE) {
+    Status s = BeginSnapshot();
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_LOCK);
+    lock_ = SQLITE_LOCK_SHARED;
+  }
+  if (level >= SQLITE_LOCK_RESERVED && !writer_) {
+    if (!engine_->TryAcquireWriter(snap_.ref, this)) return SQLITE_BUSY;
+    Result<BranchHead> head = engine_->ReadHead(branch_);
+    if (!head.ok() || head->ref != snap_.ref ||
+        head->commit != snap_.commit) {
+      // Someone committed (or moved the branch) after our snapshot.
+      engine_->ReleaseWriter(snap_.ref, this);
+      return SQLITE_BUSY;
+    }
+    writer_ = true;
+  }
+  lock_ = level;
+  return SQLITE_OK;
+}
+
+int BranchFile::Unlock(int level) {
+  if (level >= lock_) return SQLITE_OK;
+  if (lock_ >= SQLITE_LOCK_RESERVED && level < SQLITE_LOCK_RESERVED) {
+    // The write transaction is over: committed at FCNTL_SYNC, or rolled
+    // back, in which case the overlay is simply dropped.
+    if (!dirty_.empty() || truncated_to_) {
+      dirty_.clear();
+      truncated_to_.reset();
+      // Re-derive the page size: the overlay may have created page 1.
+      if (base_pages_ == 0) page_size_ = 0;
+    }
+    if (writer_) {
+      engine_->ReleaseWriter(snap_.ref, this);
+      writer_ = false;
+    }
+    statements_.clear();
+    noted_statements_ = 0;
+  }
+  if (level == SQLITE_LOCK_NONE) pin_.reset();
+  lock_ = level;
+  return SQLITE_OK;
+}
+
+int BranchFile::CheckReservedLock(int* out) {
+  *out = !writer_ && !snap_.ref.empty() && engine_->HasWriter(snap_.ref);
+  return SQLITE_OK;
+}
+
+// The commit point (see the file comment).
+int BranchFile::Commit() {
+  if (!writer_ || (dirty_.empty() && !truncated_to_)) return SQLITE_OK;
+  Store* store = engine_->store();
+  uint32_t new_count = EffectivePageCount();
+
+  CommitRequest req;
+  req.ref = snap_.ref;
+  req.expected_head = snap_.commit;
+  req.base_tree = snap_.tree;
+  bool content_changed = false;
+  bool page1_dirty = false;
+  for (auto& [pgno, bytes] : dirty_) {
+    if (pgno >= new_count) continue;
+    if (pgno < base_pages_) {
+      Result<ObjectId> base = store->trees()->Get(snap_.tree, pgno);
+      if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
+      if (!base->IsNull() && *base == store->odb()->IdOf(EncodePage(bytes))) {
+        continue;  // written back unchanged
+      }
+      if (pgno == 0 && !base->IsNull()) {
+        // Page 1 whose only change is the change counter (and the
+        // version-valid-for number) is not a change of content.
+        Result<Odb::Object> obj = store->odb()->Read(*base);
+        if (obj.ok()) {
+          Result<std::string_view> b = DecodePage(**obj);
+          if (b.ok() && b->size() == bytes.size()) {
+            std::string x(*b), y(bytes);
+            memset(x.data() + kCounterOffset, 0, 4);
+            memset(y.data() + kCounterOffset, 0, 4);
+            memset(x.data() + kVersionValidFor, 0, 4);
+            memset(y.data() + kVersionValidFor, 0, 4);
+            if (x == y) {
+              page1_dirty = true;
+              continue;
+            }
+          }
+        }
+      }
+    }
+    content_changed = true;
+    req.pages.push_back({pgno, bytes});
+  }
+  if (new_count < base_pages_) {
+    req.truncate_to = new_count;
+    content_changed = true;
+  }
+  if (!content_changed) return SQLITE_OK;  // nothing to record
+  if (page1_dirty) req.pages.insert(req.pages.begin(), {0, dirty_[0]});
+  req.author = author_;
+  req.message = message_;
+  if (req.message.empty()) {
+    req.message = statements_.empty() ? "SQL transaction" : statements_;
+    if (noted_statements_ > kNotedStatements) {
+      req.message += " (+" + std::to_string(noted_statements_ - kNotedStatements) +
+                     " more)";
+    }
+  }
+  req.sync = synchronous_ >= 2;
+  Result<CommitResult> res = store->CommitPages(req);
+  if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
+
+  author_.clear();
+  message_.clear();
+  statements_.clear();
+  noted_statements_ = 0;
+  // The new commit is this file's snapshot from here on; it descends from
+  // the last one, so the presentation offsets stay.
+  BranchHead head{snap_.ref, res->commit, res->tree};
+  uint32_t stored_counter = 0, stored_cookie = 0;
+  auto p1 = dirty_.find(0);
+  if (p1 != dirty_.end()) {
+    stored_counter = GetBE32(p1->second.data() + kCounterOffset);
+    stored_cookie = GetBE32(p1->second.data() + kCookieOffset);
+    seen_counter_ = stored_counter + counter_offset_;
+    seen_cookie_ = stored_cookie + cookie_offset_;
+  }
+  snap_ = head;
+  seen_ref_ = head.ref;
+  seen_commit_ = head.commit;
+  base_pages_ = new_count;
+  dirty_.clear();
+  truncated_to_.reset();
+  pin_ = store->PinCommit(head.commit);
+  return SQLITE_OK;
+}
+
+int BranchFile::FileControl(int op, void* arg) {
+  switch (op) {
+    case SQLITE_FCNTL_SYNC:
+      return Commit();
+    case SQLITE_FCNTL_PRAGMA: {
+      char** args = static_cast<char**>(arg);
+      const char* name = args[1];
+      const char* value = args[2];
+      if (value != nullptr && sqlite3_stricmp(name, "synchronous") == 0) {
+        if (sqlite3_stricmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+          synchronous_ = 0;
+        } else if (sqlite3_stricmp(value, "normal") == 0 ||
+                   strcmp(value, "1") == 0) {
+          synchronous_ = 1;
+        } else if (sqlite3_stricmp(value, "full") == 0 ||
+                   strcmp(value, "2") == 0) {
+          synchronous_ = 2;
+        } else if (sqlite3_stricmp(value, "extra") == 0 ||
+                   strcmp(value, "3") == 0) {
+          synchronous_ = 3;
+        }
+      }
+      return SQLITE_NOTFOUND;  // SQLite handles the pragma as usual
+    }
+    case SQLITE_FCNTL_VFSNAME:
+      *static_cast<char**>(arg) = sqlite3_mprintf("%s", kVfsName);
+      return SQLITE_OK;
+    case kFcntlLarixFile:
+      *static_cast<BranchFile**>(arg) = this;
+      return SQLITE_OK;
+    default:
+      return SQLITE_NOTFOUND;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Rollback journals in memory.
+
+namespace {
+
+class MemFile {
+ public:
+  int Read(void* buf, int amt, sqlite3_int64 offset) {
+    char* dst = static_cast<char*>(buf);
+    if (offset >= static_cast<sqlite3_int64>(data_.size())) {
+      memset(dst, 0, amt);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    size_t n = std::min<size_t>(amt, data_.size() - offset);
+    memcpy(dst, data_.data() + offset, n);
+    if (n < static_cast<size_t>(amt)) {
+      memset(dst + n, 0, amt - n);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    return SQLITE_OK;
+  }
+  int Write(const void* buf, int amt, sqlite3_int64 offset) {
+    if (data_.size() < static_cast<size_t>(offset + amt)) {
+      data_.resize(offset + amt);
+    }
+    memcpy(data_.data() + offset, buf, amt);
+    return SQLITE_OK;
+  }
+  int Truncate(sqlite3_int64 size) {
+    if (static_cast<size_t>(size) < data_.size()) data_.resize(size);
+    return SQLITE_OK;
+  }
+  sqlite3_int64 Size() const { return data_.size(); }
+
+ private:
+  std::string data_;
+};
+
+// The sqlite3_file SQLite allocates for us (szOsFile bytes).  Temporary
+// files are opened by the default VFS into the same memory, so szOsFile is
+// the larger of the two.
+struct LarixFile {
+  sqlite3_file base;
+  BranchFile* branch;  // main database files
+  MemFile* mem;        // journals
+};
+
+BranchFile* B(sqlite3_file* f) { return reinterpret_cast<LarixFile*>(f)->branch; }
+MemFile* M(sqlite3_file* f) { return reinterpret_cast<LarixFile*>(f)->mem; }
+
+// Wraps a C++ call so no exception crosses into SQLite's C code.
+template <typename F>
+int Guard(F&& f, int on_exception) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return SQLITE_NOMEM;
+  } catch (...) {
+    return on_exception;
+  }
+}
+
+int BranchClose(sqlite3_file* f) {
+  delete B(f);
+  reinterpret_cast<LarixFile*>(f)->branch = nullptr;
+  return SQLITE_OK;
+}
+int BranchRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
+  return Guard([&] { return B(f)->Read(buf, amt, off); }, SQLITE_IOERR_READ);
+}
+int BranchWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  return Guard([&] { return B(f)->Write(buf, amt, off); }, SQLITE_IOERR_WRITE);
+}
+int BranchTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  return Guard([&] { return B(f)->Truncate(size); }, SQLITE_IOERR_TRUNCATE);
+}
+int BranchSync(sqlite3_file*, int) { return SQLITE_OK; }
+int BranchFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  return Guard([&] { return B(f)->FileSize(size); }, SQLITE_IOERR_FSTAT);
+}
+int BranchLock(sqlite3_file* f, int level) {
+  return Guard([&] { return B(f)->Lock(level); }, SQLITE_IOERR_LOCK);
+}
+int BranchUnlock(sqlite3_file* f, int level) {
+  return Guard([&] { return B(f)->Unlock(level); }, SQLITE_IOERR_UNLOCK);
+}
+int BranchCheckReserved(sqlite3_file* f, int* out) {
+  return B(f)->CheckReservedLock(out);
+}
+int BranchFileControl(sqlite3_file* f, int op, void* arg) {
+  return Guard([&] { return B(f)->FileControl(op, arg); }, SQLITE_IOERR);
+}
+int SectorSize(sqlite3_file*) { return 4096; }
+int BranchDeviceCharacteristics(sqlite3_file*) {
+  return SQLITE_IOCAP_POWERSAFE_OVERWRITE | SQLITE_IOCAP_SAFE_APPEND |
+         SQLITE_IOCAP_SEQUENTIAL;
+}
+
+const sqlite3_io_methods kBranchMethods = {
+    1,  // no shared memory, no mmap: SQLite cannot enter WAL mode
+    BranchClose, BranchRead, BranchWrite, BranchTruncate, BranchSync,
+    BranchFileSize, BranchLock, BranchUnlock, BranchCheckReserved,
+    BranchFileControl, SectorSize, BranchDeviceCharacteristics,
+    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+};
+
+int MemClose(sqlite3_file* f) {
+  delete M(f);
+  reinterpret_cast<LarixFile*>(f)->mem = nullptr;
+  return SQLITE_OK;
+}
+int MemRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
+  return M(f)->Read(buf, amt, off);
+}
+int MemWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  return Guard([&] { return M(f)->Write(buf, amt, off); }, SQLITE_IOERR_WRITE);
+}
+int MemTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  return M(f)->Truncate(size);
+}
+int MemSync(sqlite3_file*, int) { return SQLITE_OK; }
+int MemFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  *size = M(f)->Size();
+  return SQLITE_OK;
+}
+int MemLock(sqlite3_file*, int) { return SQLITE_OK; }
+int MemCheckReserved(sqlite3_file*, int* out) {
+  *out = 0;
+  return SQLITE_OK;
+}
+int MemFileControl(sqlite3_file*, int, void*) { return SQLITE_NOTFOUND; }
+int MemDeviceCharacteristics(sqlite3_file*) {
+  return SQLITE_IOCAP_POWERSAFE_OVERWRITE | SQLITE_IOCAP_SAFE_APPEND |
+         SQLITE_IOCAP_SEQUENTIAL | SQLITE_IOCAP_ATOMIC;
+}
+
+const sqlite3_io_methods kMemMethods = {
+    1,           MemClose,         MemRead,    MemWrite,
+    MemTruncate, MemSync,          MemFileSize, MemLock,
+    MemLock,     MemCheckReserved, MemFileControl, SectorSize,
+    MemDeviceCharacteristics, nullptr, nullptr, nullptr, nullptr, nullptr,
+    nullptr,
+};
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+bool IsSideFile(const std::string& name) {
+  return EndsWith(name, "-journal") || EndsWith(name, "-wal") ||
+         EndsWith(name, "-shm");
+}
+
+int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file,
+            int flags, int* out_flags) {
+  LarixFile* lf = reinterpret_cast<LarixFile*>(file);
+  lf->base.pMethods = nullptr;
+  lf->branch = nullptr;
+  lf->mem = nullptr;
+  if (flags & SQLITE_OPEN_MAIN_DB) {
+    return Guard(
+        [&]() -> int {
+          std::string store_path, branch;
+          SplitStoreSpec(name ? name : "", &store_path, &branch);
+          const char* uri_branch =
+              name ? sqlite3_uri_parameter(name, "branch") : nullptr;
+          if (uri_branch && *uri_branch) branch = uri_branch;
+          if (branch.empty()) branch = kDefaultBranch;
+          Result<std::shared_ptr<Engine>> engine = Engine::Acquire(
+              store_path, (flags & SQLITE_OPEN_CREATE) != 0);
+          if (!engine.ok()) {
+            sqlite3_log(SQLITE_CANTOPEN, "larix: %s",
+                        engine.status().ToString().c_str());
+            return engine.status().IsBusy() ? SQLITE_BUSY : SQLITE_CANTOPEN;
+          }
+          Result<BranchHead> head = (*engine)->ReadHead(branch);
+          if (!head.ok()) {
+            sqlite3_log(SQLITE_CANTOPEN, "larix: %s",
+                        head.status().ToString().c_str());
+            return SQLITE_CANTOPEN;
+          }
+          lf->branch = new BranchFile(std::move(engine).value(), branch);
+          lf->base.pMethods = &kBranchMethods;
+          if (out_flags) *out_flags = flags;
+          return SQLITE_OK;
+        },
+        SQLITE_CANTOPEN);
+  }
+  if (flags & SQLITE_OPEN_WAL) return SQLITE_CANTOPEN;
+  if (flags & SQLITE_OPEN_MAIN_JOURNAL) {
+    lf->mem = new MemFile();
+    lf->base.pMethods = &kMemMethods;
+    if (out_flags) *out_flags = flags;
+    return SQLITE_OK;
+  }
+  // Temporary databases, statement journals, super-journals.
+  sqlite3_vfs* dflt = DefaultVfs();
+  return dflt->xOpen(dflt, name, file, flags, out_flags);
+}
+
+int VfsDelete(sqlite3_vfs*, const char* name, int sync_dir) {
+  if (IsSideFile(name)) return SQLITE_OK;
+  sqlite3_vfs* dflt = DefaultVfs();
+  return dflt->xDelete(dflt, name, sync_dir);
+}
+
+int VfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) {
+  std::string s(name);
+  if (IsSideFile(s)) {
+    *out = 0;  // never a hot journal
+    return SQLITE_OK;
+  }
+  if (s.rfind(Engine::kMemoryPrefix, 0) == 0) {
+    *out = 1;
+    return SQLITE_OK;
+  }
+  std::string store, branch;
+  SplitStoreSpec(s, &store, &branch);
+  sqlite3_vfs* dflt = DefaultVfs();
+  return dflt->xAccess(dflt, store.c_str(), flags, out);
+}
+
+int VfsFullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
+  std::string s(name);
+  if (s.rfind(Engine::kMemoryPrefix, 0) != 0) {
+    std::string store, branch;
+    SplitStoreSpec(s, &store, &branch);
+    std::vector<char> buf(n);
+    sqlite3_vfs* dflt = DefaultVfs();
+    int rc = dflt->xFullPathname(dflt, store.c_str(), n, buf.data());
+    if (rc != SQLITE_OK && rc != SQLITE_OK_SYMLINK) return rc;
+    s = buf.data();
+    if (!branch.empty()) s += "@" + branch;
+  }
+  if (static_cast<int>(s.size()) >= n) return SQLITE_CANTOPEN;
+  memcpy(out, s.c_str(), s.size() + 1);
+  return SQLITE_OK;
+}
+
+void* VfsDlOpen(sqlite3_vfs*, const char* path) {
+  return DefaultVfs()->xDlOpen(DefaultVfs(), path);
+}
+void VfsDlError(sqlite3_vfs*, int n, char* msg) {
+  DefaultVfs()->xDlError(DefaultVfs(), n, msg);
+}
+void (*VfsDlSym(sqlite3_vfs*, void* h, const char* sym))(void) {
+  return DefaultVfs()->xDlSym(DefaultVfs(), h, sym);
+}
+void VfsDlClose(sqlite3_vfs*, void* h) { DefaultVfs()->xDlClose(DefaultVfs(), h); }
+int VfsRandomness(sqlite3_vfs*, int n, char* out) {
+  return DefaultVfs()->xRandomness(DefaultVfs(), n, out);
+}
+int VfsSleep(sqlite3_vfs*, int us) { return DefaultVfs()->xSleep(DefaultVfs(), us); }
+int VfsCurrentTime(sqlite3_vfs*, double* t) {
+  return DefaultVfs()->xCurrentTime(DefaultVfs(), t);
+}
+int VfsGetLastError(sqlite3_vfs*, int n, char* msg) {
+  return DefaultVfs()->xGetLastError(DefaultVfs(), n, msg);
+}
+int VfsCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* t) {
+  return DefaultVfs()->xCurrentTimeInt64(DefaultVfs(), t);
+}
+
+}  // namespace
+
+void SplitStoreSpec(const std::string& spec, std::string* store,
+                    std::string* branch) {
+  branch->clear();
+  *store = spec;
+  if (spec.rfind(Engine::kMemoryPrefix, 0) == 0) {
+    size_t at = spec.find('@', strlen(Engine::kMemoryPrefix));
+    if (at != std::string::npos) {
+      *store = spec.substr(0, at);
+      *branch = spec.substr(at + 1);
+    }
+    return;
+  }
+  struct stat st;
+  if (stat(spec.c_str(), &st) == 0) return;  // an existing path, whole
+  size_t at = spec.rfind('@');
+  size_t slash = spec.rfind('/');
+  if (at == std::string::npos || (slash != std::string::npos && slash > at)) {
+    return;
+  }
+  *store = spec.substr(0, at);
+  *branch = spec.substr(at + 1);
+}
+
+int RegisterLarixVfs() {
+  static std::once_flag once;
+  static int rc = SQLITE_OK;
+  std::call_once(once, [] {
+    static sqlite3_vfs vfs;
+    sqlite3_vfs* dflt = DefaultVfs();
+    memset(&vfs, 0, sizeof(vfs));
+    vfs.iVersion = 2;
+    vfs.szOsFile =
+        std::max<int>(sizeof(LarixFile), dflt ? dflt->szOsFile : 0);
+    vfs.mxPathname = 1024;
+    vfs.zName = kVfsName;
+    vfs.xOpen = VfsOpen;
+    vfs.xDelete = VfsDelete;
+    vfs.xAccess = VfsAccess;
+    vfs.xFullPathname = VfsFullPathname;
+    vfs.xDlOpen = VfsDlOpen;
+    vfs.xDlError = VfsDlError;
+    vfs.xDlSym = VfsDlSym;
+    vfs.xDlClose = VfsDlClose;
+    vfs.xRandomness = VfsRandomness;
+    vfs.xSleep = VfsSleep;
+    vfs.xCurrentTime = VfsCurrentTime;
+    vfs.xGetLastError = VfsGetLastError;
+    vfs.xCurrentTimeInt64 = VfsCurrentTimeInt64;
+    rc = sqlite3_vfs_register(&vfs, 0);
+  });
+  return rc;
+}
+
+BranchFile* GetBranchFile(sqlite3* db, const char* schema) {
+  BranchFile* f = nullptr;
+  if (sqlite3_file_control(db, schema, kFcntlLarixFile, &f) != SQLITE_OK) {
+    return nullptr;
+  }
+  return f;
+}
+
+Engine* BranchFileControl::engine(BranchFile* f) { return f->engine(); }
+const std::string& BranchFileControl::branch(BranchFile* f) {
+  return f->branch();
+}
+Status BranchFileControl::SwitchBranch(BranchFile* f,
+                                       const std::string& branch) {
+  return f->SwitchBranch(branch);
+}
+bool BranchFileControl::InWriteTransaction(BranchFile* f) {
+  return f->in_write();
+}
+Result<BranchHead> BranchFileControl::CurrentHead(BranchFile* f) {
+  if (f->lock() != SQLITE_LOCK_NONE) return f->snapshot();
+  return f->engine()->ReadHead(f->branch());
+}
+std::string BranchFileControl::LastError(BranchFile* f) {
+  return f->last_error();
+}
+void BranchFileControl::NoteStatement(BranchFile* f, const char* sql) {
+  f->NoteStatement(sql);
+}
+void BranchFileControl::SetCommitInfo(BranchFile* f, const std::string& author,
+                                      const std::string& message) {
+  f->SetCommitInfo(author, message);
+}
+
+}  // namespace larix

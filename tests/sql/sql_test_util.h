@@ -1,0 +1,84 @@
+// Helpers for SQL-level tests: run statements and collect results as text.
+
+#ifndef LARIX_TESTS_SQL_SQL_TEST_UTIL_H_
+#define LARIX_TESTS_SQL_SQL_TEST_UTIL_H_
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "larix/database.h"
+
+namespace larix::test {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+// Runs `sql` (one or more statements); returns the SQLite result code and
+// puts the message of a failure into *error.
+inline int ExecRc(sqlite3* db, const std::string& sql,
+                  std::string* error = nullptr) {
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
+  if (error) *error = msg ? msg : "";
+  sqlite3_free(msg);
+  return rc;
+}
+
+inline void Exec(sqlite3* db, const std::string& sql) {
+  std::string error;
+  int rc = ExecRc(db, sql, &error);
+  ASSERT_EQ(rc, SQLITE_OK) << sql << ": " << error;
+}
+
+// Every row of the last statement of `sql`, NULL as "NULL".
+inline Rows Query(sqlite3* db, const std::string& sql) {
+  Rows rows;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+  if (rc != SQLITE_OK) return rows;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(stmt); i++) {
+      const unsigned char* t = sqlite3_column_text(stmt, i);
+      row.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+    rows.push_back(std::move(row));
+  }
+  EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  return rows;
+}
+
+// The single value of a one-row, one-column query.
+inline std::string Scalar(sqlite3* db, const std::string& sql) {
+  Rows rows = Query(db, sql);
+  if (rows.size() != 1 || rows[0].size() != 1) {
+    ADD_FAILURE() << sql << ": expected one value, got " << rows.size()
+                  << " rows";
+    return "";
+  }
+  return rows[0][0];
+}
+
+// A fresh in-memory store name, unique within the test process.
+inline std::string MemoryStoreName() {
+  static std::atomic<int> n{0};
+  return "larix-memory:test" + std::to_string(n++);
+}
+
+inline sqlite3* OpenOrDie(const std::string& spec,
+                          const OpenOptions& options = {}) {
+  sqlite3* db = nullptr;
+  Status s = OpenDatabase(spec, options, &db);
+  EXPECT_TRUE(s.ok()) << spec << ": " << s.ToString();
+  return db;
+}
+
+}  // namespace larix::test
+
+#endif  // LARIX_TESTS_SQL_SQL_TEST_UTIL_H_
