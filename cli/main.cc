@@ -1,0 +1,211 @@
+// The `larix` command: argument parsing with CLI11, and the process edge.
+//
+// This file only wires verbs to the functions that run them
+// (cli/commands.h, cli/repl.h); it holds no behaviour of its own.  It is
+// also the one place exceptions are caught: CLI11 reports parse errors by
+// throwing, and nothing thrown may escape main.  Every failure leaves as
+// one line on stderr, "larix: <message>", and a non-zero exit code
+// (2 for a command line that does not parse, 1 for everything else).
+
+#include <CLI/CLI.hpp>
+
+#include <clocale>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/repl.h"
+
+namespace larix::cli {
+namespace {
+
+// The verb being parsed, for "see 'larix VERB --help'".
+std::string HelpHint(const CLI::App& app) {
+  std::vector<CLI::App*> subs = app.get_subcommands();
+  return subs.empty() ? "larix --help" : "larix " + subs[0]->get_name() +
+                                             " --help";
+}
+
+CLI::App* AddVerb(CLI::App& app, std::vector<CLI::App*>* verbs,
+                  const char* name, const char* description,
+                  const char* example) {
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->footer(std::string("Example:\n  ") + example);
+  verbs->push_back(sub);
+  return sub;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Larix: a versioned SQL database.  Every committed "
+               "transaction is a commit on a branch.",
+               "larix"};
+  app.set_version_flag("--version", std::string("larix ") + kLarixVersion);
+  app.require_subcommand(1);
+  app.footer("Run 'larix VERB --help' for a verb's options.  A store is "
+             "named STORE or STORE@branch.");
+
+  int code = kExitOk;
+  std::function<int()> run;  // set by the verb's callback during parsing
+  std::vector<CLI::App*> verbs;
+
+  InitArgs init;
+  CLI::App* init_cmd = AddVerb(app, &verbs, "init",
+                               "Create a new, empty store.",
+                               "larix init /data/shop");
+  init_cmd->add_option("STORE", init.store, "Directory to create the store in")
+      ->required();
+  init_cmd->add_option("--backend", init.backend, "Object backend")
+      ->check(CLI::IsMember({"pack", "leveldb"}));
+  init_cmd->callback([&] { run = [&] { return RunInit(init); }; });
+
+  SqlArgs sql;
+  std::string sql_command, sql_format;
+  CLI::App* sql_cmd = AddVerb(
+      app, &verbs, "sql",
+      "Run SQL on a branch: -c SQL, a script FILE or stdin, or an "
+      "interactive shell.",
+      "larix sql /data/shop@dev -c \"SELECT count(*) FROM orders\" "
+      "--format json");
+  sql_cmd->add_option("STORE", sql.store, "STORE or STORE@branch")->required();
+  sql_cmd->add_option("FILE", sql.file, "Script to run ('-' = stdin)");
+  CLI::Option* command_opt =
+      sql_cmd->add_option("-c,--command", sql_command, "SQL to run, then exit");
+  sql_cmd->add_option("-b,--branch", sql.branch, "Branch (default: main)");
+  sql_cmd
+      ->add_option("-f,--format", sql_format,
+                   "Output: table (default), csv, json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  sql_cmd->callback([&] {
+    if (command_opt->count() > 0) sql.command = sql_command;
+    if (!sql_format.empty()) ParseOutputFormat(sql_format, &sql.format);
+    run = [&] { return RunSql(sql); };
+  });
+
+  LogArgs log;
+  CLI::App* log_cmd =
+      AddVerb(app, &verbs, "log", "Show a branch's commits, newest first.",
+              "larix log /data/shop@dev -n 5 --oneline");
+  log_cmd->add_option("STORE", log.store, "STORE or STORE@branch")->required();
+  log_cmd->add_option("-b,--branch", log.branch,
+                      "Branch, tag or commit (default: main)");
+  log_cmd->add_option("-n,--max-count", log.max_count,
+                      "Show at most N commits");
+  log_cmd->add_flag("--oneline", log.oneline, "One line per commit");
+  log_cmd->callback([&] { run = [&] { return RunLog(log); }; });
+
+  ImportArgs import;
+  CLI::App* import_cmd = AddVerb(
+      app, &verbs, "import",
+      "Import a SQLite database file as one commit (creates STORE if "
+      "missing).",
+      "larix import shop.db /data/shop --branch main");
+  import_cmd->add_option("SQLITE_FILE", import.file, "SQLite file to read")
+      ->required();
+  import_cmd->add_option("STORE", import.store, "STORE or STORE@branch")
+      ->required();
+  import_cmd->add_option("-b,--branch", import.branch,
+                         "Branch to import into (default: main)");
+  import_cmd->add_flag("--force", import.force,
+                       "Replace the content of a non-empty branch");
+  import_cmd->add_flag("--progress", import.progress,
+                       "Show progress even when stderr is not a terminal");
+  import_cmd->callback([&] { run = [&] { return RunImport(import); }; });
+
+  ExportArgs exp;
+  CLI::App* export_cmd = AddVerb(
+      app, &verbs, "export",
+      "Write a branch or commit to a new SQLite database file.",
+      "larix export /data/shop@main shop-copy.db");
+  export_cmd->add_option("STORE", exp.store, "STORE or STORE@branch")
+      ->required();
+  export_cmd->add_option("OUT", exp.out, "SQLite file to create")->required();
+  CLI::Option* branch_opt = export_cmd->add_option(
+      "-b,--branch", exp.branch, "Branch to export (default: main)");
+  export_cmd
+      ->add_option("--commit", exp.commit, "Commit id (prefix), tag or branch")
+      ->excludes(branch_opt);
+  export_cmd->add_flag("--force", exp.force, "Overwrite OUT if it exists");
+  export_cmd->add_flag("--progress", exp.progress,
+                       "Show progress even when stderr is not a terminal");
+  export_cmd->callback([&] { run = [&] { return RunExport(exp); }; });
+
+  FsckArgs fsck;
+  CLI::App* fsck_cmd = AddVerb(
+      app, &verbs, "fsck",
+      "Verify every object, edge and ref of a store; exit 1 on problems.",
+      "larix fsck /data/shop");
+  fsck_cmd->add_option("STORE", fsck.store, "Store directory")->required();
+  fsck_cmd->add_flag("--progress", fsck.progress,
+                     "Show progress even when stderr is not a terminal");
+  fsck_cmd->callback([&] { run = [&] { return RunFsck(fsck); }; });
+
+  GcArgs gc;
+  CLI::App* gc_cmd = AddVerb(
+      app, &verbs, "gc",
+      "Remove objects no branch, tag or recent history can reach.",
+      "larix gc /data/shop --retention 12h");
+  gc_cmd->add_option("STORE", gc.store, "Store directory")->required();
+  gc_cmd->add_option("--retention", gc.retention,
+                     "Keep history younger than this: 7d (default), 12h, "
+                     "30m, 45s, 2w or 0");
+  gc_cmd->add_flag("--progress", gc.progress,
+                   "Show progress even when stderr is not a terminal");
+  gc_cmd->callback([&] { run = [&] { return RunGc(gc); }; });
+
+  // CLI11 would call an unknown verb a stray argument.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : verbs) {
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      std::fprintf(stderr,
+                   "larix: '%s' is not a larix command (see 'larix --help')\n",
+                   argv[1]);
+      return kExitUsage;
+    }
+  } else if (argc == 1) {
+    std::fprintf(stderr,
+                 "larix: a command is required: init, sql, log, import, "
+                 "export, fsck or gc (see 'larix --help')\n");
+    return kExitUsage;
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.empty()) what = e.get_name();
+    std::fprintf(stderr, "larix: %s (see '%s')\n", what.c_str(),
+                 HelpHint(app).c_str());
+    return kExitUsage;
+  }
+  if (run) code = run();
+  return code;
+}
+
+}  // namespace
+}  // namespace larix::cli
+
+int main(int argc, char** argv) {
+  // Display widths of UTF-8 text (wcwidth) follow the user's locale.
+  std::setlocale(LC_CTYPE, "");
+  try {
+    return larix::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "larix: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "larix: internal error\n");
+  }
+  return larix::cli::kExitFailure;
+}
