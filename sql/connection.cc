@@ -33,9 +33,17 @@ int TraceStatement(unsigned type, void* ctx, void* p, void*) {
 int SetUpConnection(sqlite3* db, char** errmsg,
                     const sqlite3_api_routines*) {
   if (BranchFile* f = GetBranchFile(db)) {
-    int rc = sqlite3_exec(db, "PRAGMA journal_mode=MEMORY", nullptr, nullptr,
-                          nullptr);
-    if (rc != SQLITE_OK) return rc;
+    // MEMORY skips writing journal pages through the VFS.  If another
+    // process holds the store (the file waits for it at its first lock),
+    // the connection keeps the default mode: its journal is an in-memory
+    // file all the same (sql/vfs.cc), so only speed differs.  (Running the
+    // pragma then would leave SQLITE_BUSY as the connection's error code,
+    // which sqlite3_open_v2 reports as its own failure.)
+    if (BranchFileControl::engine(f) != nullptr) {
+      int rc = sqlite3_exec(db, "PRAGMA journal_mode=MEMORY", nullptr,
+                            nullptr, nullptr);
+      if (rc != SQLITE_OK) return rc;
+    }
     sqlite3_trace_v2(db, SQLITE_TRACE_STMT, TraceStatement, f);
   }
   return RegisterSqlFunctions(db);

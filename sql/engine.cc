@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "objects/commit_graph.h"
 #include "refs/ref_db.h"
@@ -86,6 +87,12 @@ Result<BranchHead> Engine::ReadHead(const std::string& branch) {
     if (it != heads_.end() && it->second.version == version) {
       return it->second.head;
     }
+  }
+  if (branch.rfind(kCommitSpecPrefix, 0) == 0) {
+    LARIX_ASSIGN_OR_RETURN(
+        ObjectId id, ObjectId::FromHex(branch.substr(strlen(kCommitSpecPrefix))));
+    LARIX_ASSIGN_OR_RETURN(auto c, store_->commits()->Load(id));
+    return BranchHead{branch, id, c->tree, /*read_only=*/true};
   }
   LARIX_ASSIGN_OR_RETURN(std::string ref, ResolveBranchRef(branch));
   Result<ObjectId> commit = store_->refs()->Resolve(ref);

@@ -30,10 +30,16 @@ namespace larix {
 
 // What a branch name resolves to at one moment.
 struct BranchHead {
-  std::string ref;  // full name of the branch ref, aliases followed
+  std::string ref;  // full name of the branch ref, aliases followed; for a
+                    // fixed snapshot, "commit:<hex>"
   ObjectId commit;
   ObjectId tree;
+  bool read_only = false;  // a fixed snapshot: no writes
 };
+
+// Names a connection can be opened on besides branches: "commit:<hex>" is a
+// read-only snapshot of one commit (time travel reads through these).
+inline constexpr char kCommitSpecPrefix[] = "commit:";
 
 class Engine {
  public:

@@ -126,8 +126,27 @@ class BranchFile {
   BranchFile(std::shared_ptr<Engine> engine, std::string branch)
       : engine_(std::move(engine)), branch_(std::move(branch)) {}
 
+  // A file whose store another process holds: the store is taken at the
+  // first lock instead (SQLITE_BUSY until then, so the busy timeout
+  // applies as for any locked SQLite database).
+  BranchFile(std::string store_path, std::string branch, bool create)
+      : branch_(std::move(branch)),
+        store_path_(std::move(store_path)),
+        create_(create) {}
+
   ~BranchFile() {
     if (writer_) engine_->ReleaseWriter(snap_.ref, this);
+  }
+
+  // Acquires the store if the file was opened without it.  Busy while
+  // another process holds it.
+  Status EnsureEngine() {
+    if (engine_) return Status::OK();
+    Result<std::shared_ptr<Engine>> engine =
+        Engine::Acquire(store_path_, create_);
+    if (!engine.ok()) return engine.status();
+    engine_ = std::move(engine).value();
+    return Status::OK();
   }
 
   int Read(void* buf, int amt, sqlite3_int64 offset);
@@ -166,6 +185,7 @@ class BranchFile {
     if (lock_ != SQLITE_LOCK_NONE) {
       return Status::Busy("cannot change branch inside a transaction");
     }
+    LARIX_RETURN_IF_ERROR(EnsureEngine());
     LARIX_ASSIGN_OR_RETURN(BranchHead head, engine_->ReadHead(branch));
     (void)head;
     branch_ = branch;
@@ -192,8 +212,10 @@ class BranchFile {
     return n;
   }
 
-  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<Engine> engine_;  // null until EnsureEngine succeeds
   std::string branch_;
+  std::string store_path_;  // for EnsureEngine
+  bool create_ = false;
   int lock_ = SQLITE_LOCK_NONE;
 
   // The snapshot: valid while lock_ >= SHARED, or transiently at NONE.
@@ -332,7 +354,12 @@ Status BranchFile::BeginSnapshot() {
 
 int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
   if (lock_ == SQLITE_LOCK_NONE) {
-    // SQLite reads the header once before taking any lock.
+    // SQLite reads the header once before taking any lock.  Without the
+    // store yet, the file reads as empty; the first lock reads it again.
+    if (!engine_) {
+      memset(buf, 0, amt);
+      return SQLITE_IOERR_SHORT_READ;
+    }
     Result<BranchHead> head = engine_->ReadHead(branch_);
     if (!head.ok()) return Fail(head.status(), SQLITE_IOERR_READ);
     Status s = AdoptSnapshot(*head, /*transient=*/true);
@@ -439,6 +466,10 @@ int BranchFile::Truncate(sqlite3_int64 size) {
 }
 
 int BranchFile::FileSize(sqlite3_int64* size) {
+  if (!engine_) {
+    *size = 0;
+    return SQLITE_OK;
+  }
   if (lock_ == SQLITE_LOCK_NONE) {
     Result<BranchHead> head = engine_->ReadHead(branch_);
     if (!head.ok()) return Fail(head.status(), SQLITE_IOERR_FSTAT);
@@ -452,11 +483,17 @@ int BranchFile::FileSize(sqlite3_int64* size) {
 int BranchFile::Lock(int level) {
   if (level <= lock_) return SQLITE_OK;
   if (lock_ == SQLITE_LOCK_NONE) {
-    Status s = BeginSnapshot();
+    Status s = EnsureEngine();
+    if (s.IsBusy()) {
+      last_error_ = s.ToString();
+      return SQLITE_BUSY;
+    }
+    if (s.ok()) s = BeginSnapshot();
     if (!s.ok()) return Fail(s, SQLITE_IOERR_LOCK);
     lock_ = SQLITE_LOCK_SHARED;
   }
   if (level >= SQLITE_LOCK_RESERVED && !writer_) {
+    if (snap_.read_only) return SQLITE_READONLY;
     if (!engine_->TryAcquireWriter(snap_.ref, this)) return SQLITE_BUSY;
     Result<BranchHead> head = engine_->ReadHead(branch_);
     if (!head.ok() || head->ref != snap_.ref ||
@@ -495,7 +532,8 @@ int BranchFile::Unlock(int level) {
 }
 
 int BranchFile::CheckReservedLock(int* out) {
-  *out = !writer_ && !snap_.ref.empty() && engine_->HasWriter(snap_.ref);
+  *out = engine_ && !writer_ && !snap_.ref.empty() &&
+         engine_->HasWriter(snap_.ref);
   return SQLITE_OK;
 }
 
@@ -790,8 +828,17 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file,
               name ? sqlite3_uri_parameter(name, "branch") : nullptr;
           if (uri_branch && *uri_branch) branch = uri_branch;
           if (branch.empty()) branch = kDefaultBranch;
-          Result<std::shared_ptr<Engine>> engine = Engine::Acquire(
-              store_path, (flags & SQLITE_OPEN_CREATE) != 0);
+          bool create = (flags & SQLITE_OPEN_CREATE) != 0;
+          Result<std::shared_ptr<Engine>> engine =
+              Engine::Acquire(store_path, create);
+          if (!engine.ok() && engine.status().IsBusy()) {
+            // Another process holds the store: wait for it at the first
+            // lock, like SQLite waits for a locked database.
+            lf->branch = new BranchFile(store_path, branch, create);
+            lf->base.pMethods = &kBranchMethods;
+            if (out_flags) *out_flags = flags;
+            return SQLITE_OK;
+          }
           if (!engine.ok()) {
             sqlite3_log(SQLITE_CANTOPEN, "larix: %s",
                         engine.status().ToString().c_str());
@@ -961,6 +1008,9 @@ bool BranchFileControl::InWriteTransaction(BranchFile* f) {
 }
 Result<BranchHead> BranchFileControl::CurrentHead(BranchFile* f) {
   if (f->lock() != SQLITE_LOCK_NONE) return f->snapshot();
+  if (f->engine() == nullptr) {
+    return Status::Busy("the store is held by another process");
+  }
   return f->engine()->ReadHead(f->branch());
 }
 std::string BranchFileControl::LastError(BranchFile* f) {

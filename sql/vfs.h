@@ -41,7 +41,8 @@ BranchFile* GetBranchFile(sqlite3* db, const char* schema = "main");
 // What the SQL layer may ask of a connection's main database file.
 class BranchFileControl {
  public:
-  // The engine and branch name the file was opened on / moved to.
+  // The engine and branch name the file was opened on / moved to.  The
+  // engine is null while another process holds the store.
   static Engine* engine(BranchFile* f);
   static const std::string& branch(BranchFile* f);
   // Moves the file to another branch; only with no transaction open.
