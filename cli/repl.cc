@@ -403,34 +403,48 @@ void SqlShell::ReportError(const std::string& message, const std::string& sql,
   }
 }
 
+// The offset a Larix syntax error names ("... at offset N: ..."), or -1.
+int OffsetInMessage(const std::string& message) {
+  size_t p = message.find("at offset ");
+  if (p == std::string::npos) return -1;
+  return std::atoi(message.c_str() + p + 10);
+}
+
 bool SqlShell::Execute(const std::string& sql, int first_line) {
-  const char* base = sql.c_str();
-  const char* tail = base;
-  while (*tail != '\0') {
-    sqlite3_stmt* stmt = nullptr;
-    const char* next = nullptr;
-    size_t at = static_cast<size_t>(tail - base);
+  for (const ScriptStatement& piece : SplitScript(sql)) {
+    size_t at = piece.offset;
     size_t start = SkipBlanksAndComments(sql, at);
     g_interrupted = 0;
-    int rc = sqlite3_prepare_v2(db_, tail, -1, &stmt, &next);
+    Result<Translation> translated = TranslateStatement(db_, piece.text);
+    if (!translated.ok()) {
+      const std::string& message = translated.status().message();
+      int off = OffsetInMessage(message);
+      ReportError(message, sql, off >= 0 ? at + off : -1, start, first_line);
+      return false;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, translated->sql.c_str(), -1, &stmt,
+                                nullptr);
     if (rc != SQLITE_OK) {
-      int off = sqlite3_error_offset(db_);
+      // Offsets point into the statement only when it was not rewritten.
+      int off = translated->changed ? -1 : sqlite3_error_offset(db_);
       ReportError(sqlite3_errmsg(db_), sql, off >= 0 ? at + off : -1, start,
                   first_line);
       return false;
     }
-    if (stmt == nullptr) {  // only blanks or comments were left
-      if (next == tail) break;
-      tail = next;
-      continue;
-    }
+    if (stmt == nullptr) continue;  // only blanks or comments
     int64_t before = sqlite3_total_changes64(db_);
     uint64_t rows = 0;
-    rc = PrintStatement(stmt, printer_.get(), &rows);
+    if (translated->is_command) {
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      }
+    } else {
+      rc = PrintStatement(stmt, printer_.get(), &rows);
+    }
     bool has_columns = sqlite3_column_count(stmt) > 0;
     if (rc != SQLITE_DONE) {
       std::string message = sqlite3_errmsg(db_);
-      int off = sqlite3_error_offset(db_);
+      int off = translated->changed ? -1 : sqlite3_error_offset(db_);
       sqlite3_finalize(stmt);
       ReportError(message, sql, off >= 0 ? at + off : -1, start, first_line);
       return false;
@@ -443,7 +457,6 @@ bool SqlShell::Execute(const std::string& sql, int first_line) {
                     changed == 1 ? "" : "s");
       }
     }
-    tail = next;
   }
   std::fflush(stdout);
   return true;

@@ -49,6 +49,7 @@ Result<std::shared_ptr<Engine>> Engine::Acquire(const std::string& path,
     if (!s.ok()) return s;
   }
   auto engine = std::make_shared<Engine>(std::move(store));
+  engine->name_ = key;
   registry[key] = engine;
   return engine;
 }
@@ -62,6 +63,7 @@ Result<std::shared_ptr<Engine>> Engine::Adopt(const std::string& name,
     return Status::AlreadyExists("a store is already open as " + name);
   }
   auto engine = std::make_shared<Engine>(std::move(store));
+  engine->name_ = name;
   registry[name] = engine;
   return engine;
 }

@@ -63,6 +63,11 @@ class Engine {
 
   Store* store() { return store_.get(); }
 
+  // The name this store was opened under: its path, or an in-memory
+  // store's "larix-memory:..." name.  OpenDatabase(name() + "@" + branch)
+  // reaches it again.
+  const std::string& name() const { return name_; }
+
   // Resolves a branch name as a connection names it: an alias (followed),
   // a branch short name, or a full ref name.  NotFound names the branch.
   Result<BranchHead> ReadHead(const std::string& branch);
@@ -77,6 +82,7 @@ class Engine {
 
  private:
   std::unique_ptr<Store> store_;
+  std::string name_;
 
   std::mutex mu_;
   std::map<std::string, const void*> writers_;  // ref -> owning file

@@ -206,9 +206,19 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   return CommitResult{commit_id, tree, c.txn};
 }
 
-Status StoreImpl::UpdateRefs(const RefTransaction& tx) {
+Status StoreImpl::UpdateRefs(const RefTransaction& tx,
+                             const WriteBatch* records) {
   std::lock_guard lock(commit_mu_);
   WriteBatch batch;
+  if (records != nullptr) {
+    for (const auto& op : records->records()) {
+      if (op.is_delete) {
+        batch.DeleteRecord(op.key);
+      } else {
+        batch.PutRecord(op.key, op.value);
+      }
+    }
+  }
   int64_t now = std::max(NowMicros(), last_time_us_);
   Status s = refs_.Commit(tx, &batch, WriteOptions{true}, now);
   ref_version_++;  // even on failure: cheap, and always safe
@@ -395,7 +405,10 @@ Status Store::WriteObjects(const WriteBatch& batch, bool sync) {
   return impl_->backend_->Apply(batch, WriteOptions{sync});
 }
 Status Store::UpdateRefs(const RefTransaction& tx) {
-  return impl_->UpdateRefs(tx);
+  return impl_->UpdateRefs(tx, nullptr);
+}
+Status Store::UpdateRefs(const RefTransaction& tx, const WriteBatch& records) {
+  return impl_->UpdateRefs(tx, &records);
 }
 Result<ObjectId> Store::CreateTag(const std::string& name,
                                   const ObjectId& target,

@@ -44,7 +44,7 @@ class StoreImpl {
   Status Load();
 
   Result<CommitResult> CommitPages(const CommitRequest& req);
-  Status UpdateRefs(const RefTransaction& tx);
+  Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
                              const std::string& message, bool force);
   Result<ObjectId> ResolveRevision(const std::string& rev);

@@ -13,6 +13,8 @@
 #define LARIX_DATABASE_H_
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "larix/status.h"
 
@@ -48,6 +50,35 @@ void SplitStoreSpec(const std::string& spec, std::string* store,
 // process that holds the store, ...).
 Status OpenDatabase(const std::string& spec, const OpenOptions& options,
                     sqlite3** db);
+
+// One statement of a script: its text (from its first significant byte
+// through its ';') and offset in the script.  Splits exactly where
+// sqlite3_complete() would, CREATE TRIGGER bodies included.
+struct ScriptStatement {
+  std::string_view text;
+  size_t offset = 0;
+};
+std::vector<ScriptStatement> SplitScript(std::string_view script);
+
+// A statement as SQLite must see it.
+struct Translation {
+  std::string sql;       // what to prepare
+  bool changed = false;  // false: `sql` is the statement, byte for byte
+  // A Larix command (CREATE DATABASE BRANCH, USE BRANCH, ...): `sql` runs
+  // it and returns no rows.
+  bool is_command = false;
+  // For each parameter of `sql` (index j-1 for parameter j), its number in
+  // the original statement; empty when numbering is unchanged.
+  std::vector<int> parameter_origin;
+};
+
+// Translates ONE statement's Larix extensions (CREATE DATABASE BRANCH, AS
+// OF, ...) into SQL on Larix's functions and tables; every other statement
+// comes back untouched.  Front ends run each statement through this before
+// sqlite3_prepare.  Errors: InvalidArgument naming the offset of malformed
+// extension syntax; NotFound if the connection's branch no longer exists;
+// NotSupported.
+Result<Translation> TranslateStatement(sqlite3* db, std::string_view sql);
 
 }  // namespace larix
 

@@ -168,6 +168,9 @@ class Store {
   // Moves refs (branch create/drop/rename, aliases, tags) atomically, with
   // reflog entries, synced.
   Status UpdateRefs(const RefTransaction& tx);
+  // The same, also applying `records` (record puts/deletes only) in the
+  // same atomic write: branch metadata moves with its branch.
+  Status UpdateRefs(const RefTransaction& tx, const WriteBatch& records);
 
   // Writes a tag object and its ref in one atomic write.
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
