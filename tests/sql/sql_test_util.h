@@ -71,6 +71,47 @@ inline std::string MemoryStoreName() {
   return "larix-memory:test" + std::to_string(n++);
 }
 
+// Runs a script the way the CLI and Python do: statement by statement,
+// each through Larix's translator.  Returns the first error's message, or
+// "" when every statement succeeded.
+inline std::string RunLarix(sqlite3* db, const std::string& script) {
+  for (const ScriptStatement& piece : SplitScript(script)) {
+    Result<Translation> t = TranslateStatement(db, piece.text);
+    if (!t.ok()) return t.status().message();
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, t->sql.c_str(), -1, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return sqlite3_errmsg(db);
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return sqlite3_errmsg(db);
+  }
+  return "";
+}
+
+inline void Larix(sqlite3* db, const std::string& script) {
+  std::string error = RunLarix(db, script);
+  ASSERT_EQ(error, "") << script;
+}
+
+// Rows of one statement run through the translator.
+inline Rows QueryLarix(sqlite3* db, const std::string& sql) {
+  Result<Translation> t = TranslateStatement(db, sql);
+  EXPECT_TRUE(t.ok()) << sql << ": " << t.status().ToString();
+  if (!t.ok()) return {};
+  return Query(db, t->sql);
+}
+
+inline std::string ScalarLarix(sqlite3* db, const std::string& sql) {
+  Result<Translation> t = TranslateStatement(db, sql);
+  EXPECT_TRUE(t.ok()) << sql << ": " << t.status().ToString();
+  if (!t.ok()) return "";
+  return Scalar(db, t->sql);
+}
+
 inline sqlite3* OpenOrDie(const std::string& spec,
                           const OpenOptions& options = {}) {
   sqlite3* db = nullptr;
