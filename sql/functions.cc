@@ -10,6 +10,7 @@
 //   larix_create_tag(name, branch|NULL, kind, value, if_not_exists)
 //   larix_drop_tag(name, if_exists)
 //   larix_merge_branch(source, target, policy, delete_after)
+//   larix_set_retention(seconds)            larix_retention() -> seconds
 //   larix_hashof(rev) -> commit id          current_branch() -> name
 //   larix_translate(sql) -> sql             larix_parameter_origin(sql) -> text
 //
@@ -164,6 +165,13 @@ const std::vector<std::pair<const char*, std::pair<int, Body>>>& Bodies() {
               return DropTag(BranchFileControl::engine(f), Text(a[0]),
                              sqlite3_value_int(a[1]) != 0);
             }}},
+          {"larix_set_retention",
+           {1,
+            [](sqlite3_context*, BranchFile* f, sqlite3_value** a) {
+              // Seconds of history to keep (GC) and to allow AS OF into.
+              return BranchFileControl::engine(f)->store()->SetHistoryRetention(
+                  static_cast<int64_t>(sqlite3_value_double(a[0]) * 1e6));
+            }}},
           {"larix_merge_branch",
            {4,
             [](sqlite3_context* ctx, BranchFile* f, sqlite3_value** a) {
@@ -199,6 +207,13 @@ void HashOfFunc(sqlite3_context* ctx, int, sqlite3_value** argv) {
     return;
   }
   sqlite3_result_text(ctx, id->ToHex().c_str(), -1, SQLITE_TRANSIENT);
+}
+
+void RetentionFunc(sqlite3_context* ctx, int, sqlite3_value**) {
+  BranchFile* f = FileOf(ctx);
+  if (f == nullptr) return;
+  sqlite3_result_double(
+      ctx, BranchFileControl::engine(f)->store()->history_retention_us() / 1e6);
 }
 
 void TranslateFunc(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -501,6 +516,7 @@ int RegisterSqlFunctions(sqlite3* db) {
   };
   for (const Simple& s : {Simple{"current_branch", 0, CurrentBranchFunc},
                           Simple{"larix_hashof", 1, HashOfFunc},
+                          Simple{"larix_retention", 0, RetentionFunc},
                           Simple{"larix_translate", 1, TranslateFunc},
                           Simple{"larix_parameter_origin", 1,
                                  ParameterOriginFunc}}) {

@@ -13,8 +13,6 @@
 namespace larix {
 namespace {
 
-constexpr char kRetentionKey[] = "s/retention_us";
-constexpr int64_t kDefaultRetentionUs = 30LL * 24 * 3600 * 1000000;
 
 // Days since 1970-01-01 of a proleptic Gregorian date.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -138,23 +136,11 @@ Result<AsOfPoint> ParseAsOfPoint(std::string_view kind) {
 }
 
 int64_t HistoryRetentionMicros(Store* store) {
-  std::string value;
-  if (store->backend()->GetRecord(kRetentionKey, &value).ok() &&
-      value.size() == 8) {
-    return static_cast<int64_t>(coding::DecodeFixed64(value.data()));
-  }
-  return kDefaultRetentionUs;
+  return store->history_retention_us();
 }
 
 Status SetHistoryRetentionMicros(Store* store, int64_t retention_us) {
-  if (retention_us < 0) {
-    return Status::InvalidArgument("history retention cannot be negative");
-  }
-  WriteBatch batch;
-  std::string value;
-  coding::PutFixed64(&value, static_cast<uint64_t>(retention_us));
-  batch.PutRecord(kRetentionKey, value);
-  return store->WriteObjects(batch, /*sync=*/true);
+  return store->SetHistoryRetention(retention_us);
 }
 
 namespace {
@@ -184,7 +170,7 @@ Result<ObjectId> ResolveTimestamp(Store* store, const std::string& ref,
     return Status::InvalidArgument(
         "'" + value + "' is before the retained history (history is kept "
         "from " + FormatTimestamp(horizon) +
-        " UTC; see larix gc --retention)");
+        " UTC; SELECT larix_set_retention(seconds) keeps more)");
   }
   std::string name = ShortRefName(ref).empty() ? ref
                                                : std::string(ShortRefName(ref));

@@ -88,7 +88,8 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
   {
     std::vector<std::string> names;
     LARIX_RETURN_IF_ERROR(refs_.ListReflogs(&names));
-    int64_t cutoff = NowMicros() - options.retention_us;
+    int64_t retention = options.retention_us.value_or(HistoryRetention());
+    int64_t cutoff = NowMicros() - retention;
     WriteBatch batch;
     for (const std::string& name : names) {
       LARIX_RETURN_IF_ERROR(refs_.ExpireReflog(name, cutoff, &batch));

@@ -156,6 +156,14 @@ Status StoreImpl::Load() {
   return Status::OK();
 }
 
+int64_t StoreImpl::HistoryRetention() {
+  std::string value;
+  if (backend_->GetRecord(kRetentionKey, &value).ok() && value.size() == 8) {
+    return static_cast<int64_t>(coding::DecodeFixed64(value.data()));
+  }
+  return kDefaultRetentionUs;
+}
+
 void StoreImpl::NoteWritten(const WriteBatch& batch) {
   if (!gc_active_) return;
   for (const auto& put : batch.objects()) gc_written_.insert(put.id);
@@ -429,5 +437,18 @@ Status Store::Fsck(FsckReport* report,
   return impl_->Fsck(report, progress);
 }
 Status Store::Sync() { return impl_->backend_->Sync(); }
+
+int64_t Store::history_retention_us() { return impl_->HistoryRetention(); }
+
+Status Store::SetHistoryRetention(int64_t retention_us) {
+  if (retention_us < 0) {
+    return Status::InvalidArgument("history retention cannot be negative");
+  }
+  WriteBatch batch;
+  std::string value;
+  coding::PutFixed64(&value, static_cast<uint64_t>(retention_us));
+  batch.PutRecord(kRetentionKey, value);
+  return WriteObjects(batch, /*sync=*/true);
+}
 
 }  // namespace larix

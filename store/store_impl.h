@@ -32,6 +32,8 @@ namespace larix {
 // Record keys the store itself owns (refs/ owns "r"/"l"-style prefixes;
 // see docs/format.md).
 inline constexpr char kTxnCounterKey[] = "s/txn";
+inline constexpr char kRetentionKey[] = "s/retention_us";
+inline constexpr int64_t kDefaultRetentionUs = 30LL * 24 * 3600 * 1000000;
 
 class StoreImpl {
  public:
@@ -53,6 +55,7 @@ class StoreImpl {
   Status Fsck(FsckReport* report,
               const std::function<void(uint64_t, uint64_t)>& progress);
   int64_t NowMicros() const;
+  int64_t HistoryRetention();
 
   // Applies `batch` (objects and maybe refs) under commit_mu_, recording
   // its object ids for a running GC.  Caller holds commit_mu_.

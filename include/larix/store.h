@@ -98,8 +98,9 @@ struct CommitResult {
 
 struct GcOptions {
   // Reflog entries (and so the history they reach) younger than this are
-  // kept; older ones are expired.  Default: 7 days.
-  int64_t retention_us = 7LL * 24 * 3600 * 1000000;
+  // kept; older ones are expired.  Unset: the store's history retention
+  // (Store::history_retention_us).
+  std::optional<int64_t> retention_us;
   std::function<void(const std::string& phase, uint64_t done,
                      uint64_t total)>
       progress;
@@ -202,6 +203,13 @@ class Store {
   Status Fsck(FsckReport* report,
               const std::function<void(uint64_t done, uint64_t total)>&
                   progress = nullptr);
+
+  // How far back history is kept and AS OF may reach: GC's default
+  // retention and the horizon of time travel.  Stored in the store (record
+  // "s/retention_us"); 30 days unless set.
+  int64_t history_retention_us();
+  // InvalidArgument if negative.
+  Status SetHistoryRetention(int64_t retention_us);
 
   // Makes every commit applied so far durable (group commit).
   Status Sync();
