@@ -10,6 +10,7 @@
 //   larix_create_tag(name, branch|NULL, kind, value, if_not_exists)
 //   larix_drop_tag(name, if_exists)
 //   larix_merge_branch(source, target, policy, delete_after)
+//   larix_cherry_pick(rev, policy|NULL)     larix_revert(rev, policy|NULL)
 //   larix_set_retention(seconds)            larix_retention() -> seconds
 //   larix_hashof(rev) -> commit id          current_branch() -> name
 //   larix_translate(sql) -> sql             larix_parameter_origin(sql) -> text
@@ -33,10 +34,15 @@
 
 namespace larix {
 
-// sql/merge.cc, when it exists, replaces the fast-forward-only merge.
+// sql/merge.cc.
 Status MergeBranches(Engine* engine, sqlite3* db, const std::string& source,
                      const std::string& target, const std::string& policy,
                      bool delete_after);
+
+// sql/merge.cc.
+Status CherryPickSql(Engine* engine, const std::string& target,
+                     const std::string& rev, const std::string& policy,
+                     bool revert);
 
 namespace {
 
@@ -171,6 +177,20 @@ const std::vector<std::pair<const char*, std::pair<int, Body>>>& Bodies() {
               // Seconds of history to keep (GC) and to allow AS OF into.
               return BranchFileControl::engine(f)->store()->SetHistoryRetention(
                   static_cast<int64_t>(sqlite3_value_double(a[0]) * 1e6));
+            }}},
+          {"larix_cherry_pick",
+           {2,
+            [](sqlite3_context*, BranchFile* f, sqlite3_value** a) {
+              return CherryPickSql(BranchFileControl::engine(f),
+                                   BranchFileControl::branch(f), Text(a[0]),
+                                   IsNull(a[1]) ? "fail" : Text(a[1]), false);
+            }}},
+          {"larix_revert",
+           {2,
+            [](sqlite3_context*, BranchFile* f, sqlite3_value** a) {
+              return CherryPickSql(BranchFileControl::engine(f),
+                                   BranchFileControl::branch(f), Text(a[0]),
+                                   IsNull(a[1]) ? "fail" : Text(a[1]), true);
             }}},
           {"larix_merge_branch",
            {4,
@@ -489,17 +509,6 @@ const TableDef kTagsTable{
     0, FillTags};
 
 }  // namespace
-
-// Fast-forward only until sql/merge.cc provides three-way merges.
-[[gnu::weak]] Status MergeBranches(Engine* engine, sqlite3*,
-                                   const std::string& source,
-                                   const std::string& target,
-                                   const std::string&, bool delete_after) {
-  bool ff = false;
-  LARIX_RETURN_IF_ERROR(FastForward(engine, source, target, &ff));
-  if (delete_after) return DropBranch(engine, source, false);
-  return Status::OK();
-}
 
 int RegisterSqlFunctions(sqlite3* db) {
   int rc = SQLITE_OK;

@@ -168,6 +168,9 @@ class BranchFile {
     author_ = std::move(author);
     message_ = std::move(message);
   }
+  void SetExtraParents(std::vector<ObjectId> parents) {
+    extra_parents_ = std::move(parents);
+  }
   // Records the text of a writing statement for the default commit
   // message: the first few statements of the transaction, abridged.
   void NoteStatement(const char* sql) {
@@ -247,6 +250,7 @@ class BranchFile {
   std::string last_error_;
   std::string author_;
   std::string message_;
+  std::vector<ObjectId> extra_parents_;  // of the next commit (merges)
 };
 
 Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
@@ -588,6 +592,7 @@ int BranchFile::Commit() {
   if (page1_dirty) req.pages.insert(req.pages.begin(), {0, dirty_[0]});
   req.author = author_;
   req.message = message_;
+  req.extra_parents = extra_parents_;
   if (req.message.empty()) {
     req.message = statements_.empty() ? "SQL transaction" : statements_;
     if (noted_statements_ > kNotedStatements) {
@@ -601,6 +606,7 @@ int BranchFile::Commit() {
 
   author_.clear();
   message_.clear();
+  extra_parents_.clear();
   statements_.clear();
   noted_statements_ = 0;
   // The new commit is this file's snapshot from here on; it descends from
@@ -1015,6 +1021,10 @@ Result<BranchHead> BranchFileControl::CurrentHead(BranchFile* f) {
 }
 std::string BranchFileControl::LastError(BranchFile* f) {
   return f->last_error();
+}
+void BranchFileControl::SetExtraParents(BranchFile* f,
+                                        std::vector<ObjectId> parents) {
+  f->SetExtraParents(std::move(parents));
 }
 void BranchFileControl::NoteStatement(BranchFile* f, const char* sql) {
   f->NoteStatement(sql);

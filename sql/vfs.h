@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "larix/database.h"
 #include "larix/status.h"
@@ -55,6 +56,8 @@ class BranchFileControl {
   // Detail of the last error the VFS returned to SQLite ("object 3fa9…:
   // hash mismatch"), empty if none.
   static std::string LastError(BranchFile* f);
+  // Parents after the first of the next commit (a merge commit's source).
+  static void SetExtraParents(BranchFile* f, std::vector<ObjectId> parents);
   // Notes a writing statement for the default message of the next commit.
   static void NoteStatement(BranchFile* f, const char* sql);
   // Author and message of the next commit (reset after each commit).
