@@ -27,6 +27,7 @@
 #include "refs/ref_db.h"
 #include "refs/ref_name.h"
 #include "sql/branches.h"
+#include "sql/history_tables.h"
 #include "sql/snapshot_table.h"
 #include "sql/time_travel.h"
 #include "sql/translate.h"
@@ -234,6 +235,25 @@ void RetentionFunc(sqlite3_context* ctx, int, sqlite3_value**) {
   if (f == nullptr) return;
   sqlite3_result_double(
       ctx, BranchFileControl::engine(f)->store()->history_retention_us() / 1e6);
+}
+
+// larix_ts(x): a timestamp (text, as AS OF TIMESTAMP takes it) as
+// microseconds since the epoch; integers pass through.
+void TimestampFunc(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER) {
+    sqlite3_result_int64(ctx, sqlite3_value_int64(argv[0]));
+    return;
+  }
+  if (IsNull(argv[0])) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  Result<int64_t> t = ParseTimestamp(Text(argv[0]));
+  if (!t.ok()) {
+    Finish(ctx, t.status());
+    return;
+  }
+  sqlite3_result_int64(ctx, *t);
 }
 
 void TranslateFunc(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -526,6 +546,7 @@ int RegisterSqlFunctions(sqlite3* db) {
   for (const Simple& s : {Simple{"current_branch", 0, CurrentBranchFunc},
                           Simple{"larix_hashof", 1, HashOfFunc},
                           Simple{"larix_retention", 0, RetentionFunc},
+                          Simple{"larix_ts", 1, TimestampFunc},
                           Simple{"larix_translate", 1, TranslateFunc},
                           Simple{"larix_parameter_origin", 1,
                                  ParameterOriginFunc}}) {
@@ -542,7 +563,9 @@ int RegisterSqlFunctions(sqlite3* db) {
                                const_cast<TableDef*>(def));
     if (rc != SQLITE_OK) return rc;
   }
-  return RegisterSnapshotModule(db);
+  rc = RegisterSnapshotModule(db);
+  if (rc != SQLITE_OK) return rc;
+  return RegisterHistoryModules(db);
 }
 
 }  // namespace larix

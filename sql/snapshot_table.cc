@@ -365,10 +365,4 @@ Result<std::string> EnsureSnapshotTable(sqlite3* db, const std::string& table) {
   return name;
 }
 
-Result<std::string> HistoryTableExpr(sqlite3*, const sql::TimeTravelRef& ref) {
-  return Status::NotSupported("FOR SYSTEM_TIME " +
-                              std::string(sql::TimeTravelKindName(ref.kind)) +
-                              " is not available yet");
-}
-
 }  // namespace larix

@@ -37,9 +37,6 @@ int RegisterSnapshotModule(sqlite3* db);
 // exist in main.
 Result<std::string> EnsureSnapshotTable(sqlite3* db, const std::string& table);
 
-// The replacement for a FOR SYSTEM_TIME table reference (row history).
-Result<std::string> HistoryTableExpr(sqlite3* db,
-                                     const sql::TimeTravelRef& ref);
 
 }  // namespace larix
 

@@ -4,6 +4,7 @@
 
 #include "sql/dialect.h"
 #include "sql/tokenizer.h"
+#include "sql/history_tables.h"
 #include "sql/snapshot_table.h"
 #include "sql/vfs.h"
 
@@ -12,9 +13,11 @@ namespace {
 
 using sql::Value;
 
-// A dialect value as a SQL expression: literals quoted, parameters as ?N
-// (their original number) or their name.
-std::string ValueExpr(const Value& v) {
+std::string ValueExpr(const Value& v) { return SqlValueExpr(v); }
+
+}  // namespace
+
+std::string SqlValueExpr(const Value& v) {
   switch (v.kind) {
     case Value::Kind::kParameter:
       if (!v.text.empty() && v.text[0] != '?') return v.text;  // :name etc.
@@ -30,6 +33,8 @@ std::string ValueExpr(const Value& v) {
   }
   return "NULL";
 }
+
+namespace {
 
 const char* AsOfKindText(sql::AsOfKind k) {
   switch (k) {
@@ -70,6 +75,9 @@ const char* SnapshotKind(sql::TimeTravelKind k) {
   }
 }
 
+Result<Translation> ApplyEdits(std::string_view text,
+                               std::vector<sql::SqlEdit> edits);
+
 Result<Translation> TranslateTimeTravel(sqlite3* db, std::string_view text,
                                         const sql::TimeTravelQuery& q) {
   std::vector<sql::SqlEdit> edits;
@@ -97,6 +105,14 @@ Result<Translation> TranslateTimeTravel(sqlite3* db, std::string_view text,
     edits.push_back({ref.table_span, table_expr});
     edits.push_back({ref.clause_span, ""});
   }
+  LARIX_ASSIGN_OR_RETURN(std::vector<sql::SqlEdit> calls,
+                         RewriteHistoryCalls(db, text));
+  edits.insert(edits.end(), calls.begin(), calls.end());
+  return ApplyEdits(text, std::move(edits));
+}
+
+Result<Translation> ApplyEdits(std::string_view text,
+                               std::vector<sql::SqlEdit> edits) {
   LARIX_ASSIGN_OR_RETURN(sql::RewrittenSql rewritten,
                          sql::RewriteSql(text, std::move(edits)));
   Translation t;
@@ -162,6 +178,9 @@ Result<Translation> TranslateStatement(sqlite3* db, std::string_view text) {
         }
       }
     }
+    LARIX_ASSIGN_OR_RETURN(std::vector<sql::SqlEdit> calls,
+                           RewriteHistoryCalls(db, text));
+    if (!calls.empty()) return ApplyEdits(text, std::move(calls));
     t.sql = std::string(text);
     t.changed = false;
     return t;

@@ -30,6 +30,14 @@ namespace larix {
 
 // Translation and TranslateStatement are declared in larix/database.h.
 
+namespace sql {
+struct Value;
+}
+
+// A dialect value as a SQL expression: literals quoted, parameters as ?N
+// (their original number) or their name.
+std::string SqlValueExpr(const sql::Value& v);
+
 // Quotes `s` as a SQL string literal.
 std::string SqlQuote(std::string_view s);
 // Quotes `s` as a SQL identifier.
