@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -340,9 +341,13 @@ Status Store::Open(const std::string& dir, const StoreOptions& options,
             dir + " is not empty and not a Larix store; refusing to create "
                   "one there");
       }
-    } else if (mkdir(dir.c_str(), 0755) != 0) {
-      return Status::IOError("cannot create directory " + dir + ": " +
-                             strerror(errno));
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        return Status::IOError("cannot create directory " + dir + ": " +
+                               ec.message());
+      }
     }
   }
 
