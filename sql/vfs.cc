@@ -389,8 +389,11 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
     Status s = ReadStoredPage(pgno, &page);
     if (!s.ok()) return Fail(s, SQLITE_IOERR_READ);
     if (pgno == 0) {
-      PutBE32(page.data() + kCounterOffset,
-              GetBE32(page.data() + kCounterOffset) + counter_offset_);
+      // The version-valid-for number (92..95) is a copy of the change
+      // counter SQLite compares with it, so it shifts with it.
+      for (int at : {kCounterOffset, kVersionValidFor}) {
+        PutBE32(page.data() + at, GetBE32(page.data() + at) + counter_offset_);
+      }
       PutBE32(page.data() + kCookieOffset,
               GetBE32(page.data() + kCookieOffset) + cookie_offset_);
     }
@@ -430,16 +433,17 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
       if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
       memcpy(page.data() + in_page, src, n);
     }
-    if (pgno == 0 && in_page < kCookieOffset + 4) {
+    if (pgno == 0 && in_page < kVersionValidFor + 4) {
       // Undo the presentation shift on the bytes SQLite wrote.
-      if (in_page <= kCounterOffset && in_page + n >= kCounterOffset + 4) {
-        PutBE32(page.data() + kCounterOffset,
-                GetBE32(page.data() + kCounterOffset) - counter_offset_);
-      }
-      if (in_page <= kCookieOffset && in_page + n >= kCookieOffset + 4) {
-        PutBE32(page.data() + kCookieOffset,
-                GetBE32(page.data() + kCookieOffset) - cookie_offset_);
-      }
+      auto unshift = [&](int at, uint32_t offset) {
+        if (in_page <= static_cast<uint32_t>(at) &&
+            in_page + n >= static_cast<uint32_t>(at) + 4) {
+          PutBE32(page.data() + at, GetBE32(page.data() + at) - offset);
+        }
+      };
+      unshift(kCounterOffset, counter_offset_);
+      unshift(kVersionValidFor, counter_offset_);
+      unshift(kCookieOffset, cookie_offset_);
     }
     if (truncated_to_ && pgno >= *truncated_to_) {
       // Writing past a truncation point re-extends the file; pages between
@@ -546,6 +550,19 @@ int BranchFile::Commit() {
   if (!writer_ || (dirty_.empty() && !truncated_to_)) return SQLITE_OK;
   Store* store = engine_->store();
   uint32_t new_count = EffectivePageCount();
+  // SQLite can shrink the file after the commit point (VACUUM copies the
+  // database and truncates it last).  The header's database size (bytes
+  // 28..31, valid when 92..95 equal the change counter) is the size the
+  // commit must have, so pages past it are dropped here, in this commit.
+  if (auto p1 = dirty_.find(0); p1 != dirty_.end() && p1->second.size() >= 100) {
+    const char* h = p1->second.data();
+    uint32_t header_pages = GetBE32(h + 28);
+    if (header_pages > 0 &&
+        GetBE32(h + kVersionValidFor) == GetBE32(h + kCounterOffset) &&
+        header_pages < new_count) {
+      new_count = header_pages;
+    }
+  }
 
   CommitRequest req;
   req.ref = snap_.ref;
