@@ -327,7 +327,7 @@ size_t ParseDefault(const std::vector<Token>& tokens, size_t j, size_t e,
 
 }  // namespace
 
-// --- SqlValue -----------------------------------------------------------------
+// --- SqlValue -------------------------------------------------------------
 
 SqlValue SqlValue::Integer(int64_t v) {
   SqlValue s;
@@ -465,7 +465,9 @@ SqlValue ApplyAffinity(SqlValue value, Affinity affinity) {
       if (value.type == T::kInteger) {
         return SqlValue::Text(std::to_string(value.integer));
       }
-      if (value.type == T::kReal) return SqlValue::Text(FormatReal15(value.real));
+      if (value.type == T::kReal) {
+        return SqlValue::Text(FormatReal15(value.real));
+      }
       return value;
     case Affinity::kNumeric:
     case Affinity::kInteger:
@@ -583,7 +585,8 @@ Status ParseCreateTable(std::string_view sql, TableInfo* out) {
     }
     if (j > type_begin) {
       size_t from = tokens[type_begin].offset;
-      col.declared_type = std::string(sql.substr(from, tokens[j - 1].end() - from));
+      col.declared_type =
+          std::string(sql.substr(from, tokens[j - 1].end() - from));
     }
     col.affinity = AffinityOfDeclaredType(col.declared_type, info.strict);
     int index = static_cast<int>(info.columns.size());
@@ -592,7 +595,8 @@ Status ParseCreateTable(std::string_view sql, TableInfo* out) {
       const Token& t = tokens[j];
       if (t.IsOperator("(")) {
         j = SkipParens(tokens, j, e);
-      } else if (t.IsWord("PRIMARY") && j + 1 < e && tokens[j + 1].IsWord("KEY")) {
+      } else if (t.IsWord("PRIMARY") && j + 1 < e &&
+                 tokens[j + 1].IsWord("KEY")) {
         if (!pk.empty()) return bad("more than one primary key");
         pk.push_back(index);
         column_pk = true;
@@ -680,7 +684,7 @@ std::vector<uint32_t> BtreeShape::EntryPages() const {
   return pages;
 }
 
-// --- BtreeReader --------------------------------------------------------------
+// --- BtreeReader ----------------------------------------------------------
 
 struct BtreeReader::PageHeader {
   uint8_t type = 0;
@@ -747,13 +751,22 @@ Status BtreeReader::ReadHeader() {
         "database text encoding is UTF-16; row diff reads UTF-8 only");
   }
   if (encoding > 3) {
-    return PageCorruption(1, "unknown text encoding " + std::to_string(encoding));
+    return PageCorruption(1,
+                          "unknown text encoding " + std::to_string(encoding));
+  }
+  // SQLite's own idea of the database size: the in-header size when it is
+  // valid (non-zero, and the change counter equals version-valid-for),
+  // else the file size.  Pages beyond it are not part of the database
+  // (a file is not always truncated when the database shrinks).
+  uint32_t header_pages = Get32(p, 28);
+  if (header_pages != 0 && Get32(p, 24) == Get32(p, 92) &&
+      header_pages < page_count_) {
+    page_count_ = header_pages;
   }
   page_size_ = size;
   usable_size_ = size - reserved;
   auto_vacuum_ = Get32(p, 52) != 0;
   freelist_trunk_ = Get32(p, 32);
-  freelist_count_ = Get32(p, 36);
   zero_page_ = std::make_shared<const std::string>(page_size_, '\0');
   cache_[1] = PageRef{*object, p};
   return Status::OK();
@@ -1259,13 +1272,15 @@ Status BtreeReader::ReadPtrmap(uint32_t pgno, uint8_t* type, uint32_t* parent) {
     return Status::NotSupported("the database has no pointer map");
   }
   if (pgno < 3 || pgno > page_count_ || IsPtrmapPage(pgno)) {
-    return Status::InvalidArgument(PageName(pgno) + " has no pointer-map entry");
+    return Status::InvalidArgument(PageName(pgno) +
+                                   " has no pointer-map entry");
   }
   uint32_t per_map = usable_size_ / 5 + 1;
   uint32_t map = (pgno - 2) / per_map * per_map + 2;
   if (map == PendingBytePage()) map++;
   if (map >= pgno) {
-    return Status::InvalidArgument(PageName(pgno) + " has no pointer-map entry");
+    return Status::InvalidArgument(PageName(pgno) +
+                                   " has no pointer-map entry");
   }
   size_t off = 5 * size_t{pgno - map - 1};
   if (off + 5 > usable_size_) {

@@ -152,8 +152,8 @@ struct TableInfo {
 // (all but name and root_page, which come from the schema row).  Uses the
 // SQLite-exact tokenizer (sql/tokenizer.h); understands column definitions,
 // column and table constraints, and the WITHOUT ROWID and STRICT options.
-// InvalidArgument if the statement is not a CREATE TABLE with a column list
-// (CREATE VIRTUAL TABLE included) or is malformed.
+// NotSupported for CREATE VIRTUAL TABLE; InvalidArgument if the statement
+// is not a CREATE TABLE with a column list or is malformed.
 Status ParseCreateTable(std::string_view sql, TableInfo* out);
 
 // The TableInfo of sqlite_schema itself (root page 1): type, name,
@@ -218,6 +218,9 @@ class BtreeReader {
   const ObjectId& tree() const { return tree_; }
   uint32_t page_size() const { return page_size_; }
   uint32_t usable_size() const { return usable_size_; }
+  // The pages of the database as SQLite sees them: the header's in-header
+  // size when it is valid and smaller than the tree, else the tree's page
+  // count.  Pages beyond it are out of range.
   uint32_t page_count() const { return page_count_; }
   bool auto_vacuum() const { return auto_vacuum_; }
   const BtreeReaderStats& stats() const { return stats_; }
@@ -239,8 +242,9 @@ class BtreeReader {
 
   // The table named `name` (ASCII case-insensitive; "sqlite_schema" and
   // "sqlite_master" name the schema table), its CREATE TABLE parsed.
-  // NotFound if there is no such table; InvalidArgument if its statement
-  // cannot be parsed; Corruption from Schema().
+  // NotFound if there is no such table; NotSupported for a virtual table;
+  // InvalidArgument if its statement cannot be parsed; Corruption from
+  // Schema().
   Status FindTable(std::string_view name, TableInfo* out);
 
   // Lists the pages of the b-tree rooted at `root` by reading its interior
@@ -270,8 +274,10 @@ class BtreeReader {
                    const std::function<Status(int64_t rowid,
                                               std::vector<SqlValue>& row)>& fn);
 
-  // Every page on the freelist (trunk and leaf pages), ascending.  Bounded
-  // by the header's freelist count; Corruption for a cycle or a bad count.
+  // Every page on the freelist (trunk and leaf pages), ascending.
+  // Corruption naming the trunk for a page out of range, a page listed
+  // twice (which also ends any cycle) or a trunk listing more leaves than
+  // fit on it.
   Status FreelistPages(std::vector<uint32_t>* out);
 
   // Whether `pgno` is a pointer-map page (auto-vacuum databases only).
@@ -326,7 +332,6 @@ class BtreeReader {
   uint32_t page_count_ = 0;
   bool auto_vacuum_ = false;
   uint32_t freelist_trunk_ = 0;
-  uint32_t freelist_count_ = 0;
   std::unordered_map<uint32_t, PageRef> cache_;
   std::shared_ptr<const std::string> zero_page_;
   std::optional<std::vector<SchemaEntry>> schema_;

@@ -28,7 +28,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "larix/store.h"
@@ -40,6 +39,11 @@ namespace {
 
 constexpr int kFrom = 0;
 constexpr int kTo = 1;
+
+// Up to this many unexplained changed pages are classified by reading
+// each (CheaplyExplained: two page reads); beyond it, walking the other
+// b-trees' interior pages is cheaper.
+constexpr size_t kClassifyByReadingLimit = 32;
 
 // Pointer-map entry types (fileformat2, "Pointer Map or Ptrmap Pages").
 constexpr uint8_t kPtrmapOverflow1 = 3;
@@ -286,6 +290,7 @@ void VersionDiff::FillStats(RowDiffStats* stats) const {
 Status VersionDiff::LoadTable(const std::string& name, Btree* b) {
   b->decode_rows = true;
   for (int side : {kFrom, kTo}) {
+    if (readers_[side]->page_count() == 0) continue;  // the empty database
     Status s = readers_[side]->FindTable(name, &b->info[side]);
     if (s.IsNotFound()) continue;
     LARIX_RETURN_IF_ERROR(s);
@@ -536,6 +541,24 @@ Status VersionDiff::CollectBtrees(std::map<std::string, Btree>* out) {
 // changed page to the unchanged entry page of `target` that owns it, if
 // any, and reads that page in both versions.
 Status VersionDiff::ResolveOverflow(Btree* target) {
+  // The other b-trees, walked (interior pages only) on demand: their pages
+  // are then explained by the walk instead of one read per version each.
+  std::map<std::string, Btree> others;
+  bool others_walked = false;
+  auto walk_others = [&]() -> Status {
+    if (others_walked) return Status::OK();
+    others_walked = true;
+    LARIX_RETURN_IF_ERROR(CollectBtrees(&others));
+    for (auto& [key, b] : others) {
+      if (Lower(b.name) == Lower(target->name)) continue;
+      LARIX_RETURN_IF_ERROR(Walk(&b));
+    }
+    return Status::OK();
+  };
+  size_t open = 0;
+  for (uint32_t q : changed_) open += explained_.count(q) == 0;
+  if (open > kClassifyByReadingLimit) LARIX_RETURN_IF_ERROR(walk_others());
+
   std::vector<uint32_t> pending;
   LARIX_RETURN_IF_ERROR(Unresolved(&pending));
   if (pending.empty()) return Status::OK();
@@ -553,14 +576,12 @@ Status VersionDiff::ResolveOverflow(Btree* target) {
   }
   // No pointer map.  First let the other b-trees' changed pages explain
   // what they can (their overflow chains are read, their rows are not);
-  // b-trees present in only one version are skipped (reading them would
-  // cost their size, and their pages are mostly explained already).
-  std::map<std::string, Btree> others;
-  LARIX_RETURN_IF_ERROR(CollectBtrees(&others));
+  // b-trees present in only one version are not read (that would cost
+  // their size, and their pages are mostly explained already).
+  LARIX_RETURN_IF_ERROR(walk_others());
   for (auto& [key, b] : others) {
     if (Lower(b.name) == Lower(target->name)) continue;
     if (!b.present[kFrom] || !b.present[kTo]) continue;
-    LARIX_RETURN_IF_ERROR(Walk(&b));
     LARIX_RETURN_IF_ERROR(ReadChanged(&b));
   }
   LARIX_RETURN_IF_ERROR(Unresolved(&pending));
@@ -863,8 +884,8 @@ Status VersionDiff::Summarize(std::vector<TableChangeSummary>* out) {
         uint32_t owner;
         LARIX_RETURN_IF_ERROR(OwnerByPtrmap(side, q, &owner));
         for (TableState& st : states) {
-          if (owner != 0 && !st.b->compare_all &&
-              Contains(st.b->entries[side], owner)) {
+          if (owner != 0 && !st.b->compare_all && st.b->present[kFrom] &&
+              st.b->present[kTo] && Contains(st.b->entries[side], owner)) {
             LARIX_RETURN_IF_ERROR(Force(st.b, owner));
           }
         }
