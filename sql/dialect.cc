@@ -575,11 +575,14 @@ Result<StatementBody> Parser::ParseMerge() {
           m.conflict_resolution = ConflictResolution::kBranchWins;
         } else if (literal && EqualsIgnoreCase(v.text, "target_wins")) {
           m.conflict_resolution = ConflictResolution::kTargetWins;
+        } else if (literal && EqualsIgnoreCase(v.text, "manual")) {
+          m.conflict_resolution = ConflictResolution::kManual;
         } else if (literal && EqualsIgnoreCase(v.text, "fail")) {
           m.conflict_resolution = ConflictResolution::kFail;
         } else {
           return Error(value_index, "invalid conflict_resolution",
-                       "expected 'branch_wins', 'target_wins' or 'fail'");
+                       "expected 'branch_wins', 'target_wins', 'fail' or "
+                       "'manual'");
         }
       } else if (EqualsIgnoreCase(o.option.key, "delete_branch_after")) {
         if (v.kind == Value::Kind::kBoolean) {

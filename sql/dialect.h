@@ -147,6 +147,7 @@ struct DropBranchAlias {
 enum class ConflictResolution : unsigned char {
   kBranchWins,  // 'branch_wins': the source's change is kept
   kTargetWins,  // 'target_wins': the target's change is kept
+  kManual,      // 'manual': conflicts are left in tables to resolve
   kFail,        // 'fail': any conflict aborts the merge
 };
 

@@ -97,6 +97,12 @@ Result<BranchHead> Engine::ReadHead(const std::string& branch) {
     return BranchHead{branch, id, c->tree, /*read_only=*/true};
   }
   LARIX_ASSIGN_OR_RETURN(std::string ref, ResolveBranchRef(branch));
+  if (IsBranchRef(ref)) {
+    // A manual merge into this branch is in progress: its connections work
+    // on the merge's state until it is continued or aborted (sql/merge.h).
+    std::string merging = kMergingPrefix + std::string(ShortRefName(ref));
+    if (store_->refs()->Read(merging).ok()) ref = merging;
+  }
   Result<ObjectId> commit = store_->refs()->Resolve(ref);
   if (!commit.ok()) {
     if (commit.status().IsNotFound()) {

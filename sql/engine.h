@@ -41,6 +41,11 @@ struct BranchHead {
 // read-only snapshot of one commit (time travel reads through these).
 inline constexpr char kCommitSpecPrefix[] = "commit:";
 
+// A manual merge in progress into branch B keeps its state at
+// refs/merging/B and the commit being merged at refs/merge-sources/B.
+inline constexpr char kMergingPrefix[] = "refs/merging/";
+inline constexpr char kMergeSourcePrefix[] = "refs/merge-sources/";
+
 class Engine {
  public:
   // The Engine for the store at `path` (or, for names starting with

@@ -11,6 +11,7 @@
 //   larix_drop_tag(name, if_exists)
 //   larix_merge_branch(source, target, policy, delete_after)
 //   larix_cherry_pick(rev, policy|NULL)     larix_revert(rev, policy|NULL)
+//   larix_merge_continue(branch|NULL)       larix_merge_abort(branch|NULL)
 //   larix_set_retention(seconds)            larix_retention() -> seconds
 //   larix_hashof(rev) -> commit id          current_branch() -> name
 //   larix_translate(sql) -> sql             larix_parameter_origin(sql) -> text
@@ -41,6 +42,7 @@ Status MergeBranches(Engine* engine, sqlite3* db, const std::string& source,
                      bool delete_after);
 
 // sql/merge.cc.
+Status MergeContinueSql(Engine* engine, const std::string& target, bool abort);
 Status CherryPickSql(Engine* engine, const std::string& target,
                      const std::string& rev, const std::string& policy,
                      bool revert);
@@ -192,6 +194,22 @@ const std::vector<std::pair<const char*, std::pair<int, Body>>>& Bodies() {
               return CherryPickSql(BranchFileControl::engine(f),
                                    BranchFileControl::branch(f), Text(a[0]),
                                    IsNull(a[1]) ? "fail" : Text(a[1]), true);
+            }}},
+          {"larix_merge_continue",
+           {1,
+            [](sqlite3_context*, BranchFile* f, sqlite3_value** a) {
+              return MergeContinueSql(BranchFileControl::engine(f),
+                                      IsNull(a[0]) ? BranchFileControl::branch(f)
+                                                   : Text(a[0]),
+                                      false);
+            }}},
+          {"larix_merge_abort",
+           {1,
+            [](sqlite3_context*, BranchFile* f, sqlite3_value** a) {
+              return MergeContinueSql(BranchFileControl::engine(f),
+                                      IsNull(a[0]) ? BranchFileControl::branch(f)
+                                                   : Text(a[0]),
+                                      true);
             }}},
           {"larix_merge_branch",
            {4,

@@ -564,6 +564,9 @@ Status MergeTableRows(Store* store, MergeConnection* conn,
     c.key = key;
     c.column = column;
     c.kind = kind;
+    if (t.has_base) c.base_row = t.base;
+    if (o && o->has_new) c.our_row = o->now;
+    if (t.has_new) c.their_row = t.now;
     if (column.empty()) {
       c.base = t.has_base ? "<row>" : "<absent>";
       c.ours = o && o->has_new ? "<row>" : "<absent>";
@@ -668,6 +671,75 @@ std::string DescribeConflicts(const std::vector<MergeConflict>& conflicts) {
   return msg;
 }
 
+// larix_conflicts and one larix_conflicts_<table> per table with conflicts
+// (see merge.h), on the merge's connection.
+Status WriteConflictTables(MergeConnection* conn,
+                           const std::vector<MergeConflict>& conflicts) {
+  std::map<std::string, std::vector<const MergeConflict*>> by_table;
+  for (const MergeConflict& c : conflicts) by_table[c.table].push_back(&c);
+  LARIX_RETURN_IF_ERROR(conn->Exec(
+      "CREATE TABLE larix_conflicts(table_name TEXT PRIMARY KEY, "
+      "num_conflicts INTEGER)"));
+  for (const auto& [table, list] : by_table) {
+    // One row per conflicting key; its conflicts (columns) joined.
+    std::map<std::string, std::vector<const MergeConflict*>> by_key;
+    for (const MergeConflict* c : list) by_key[c->key].push_back(c);
+    std::vector<std::string> columns;
+    for (const MergeConflict* c : list) {
+      for (const auto* row : {&c->base_row, &c->our_row, &c->their_row}) {
+        for (const auto& [col, v] : *row) {
+          if (std::find(columns.begin(), columns.end(), col) == columns.end()) {
+            columns.push_back(col);
+          }
+        }
+      }
+    }
+    std::string name = "larix_conflicts_" + table;
+    std::string create = "CREATE TABLE " + SqlIdentifier(name) +
+                         "(key TEXT PRIMARY KEY, conflict TEXT";
+    for (const char* side : {"base_", "our_", "their_"}) {
+      for (const std::string& col : columns) {
+        create += ", " + SqlIdentifier(side + col);
+      }
+    }
+    LARIX_RETURN_IF_ERROR(conn->Exec(create + ")"));
+    std::string insert = "INSERT INTO " + SqlIdentifier(name) + " VALUES (?, ?";
+    for (size_t i = 0; i < 3 * columns.size(); i++) insert += ", ?";
+    LARIX_ASSIGN_OR_RETURN(sqlite3_stmt* stmt, conn->Prepare(insert + ")"));
+    for (const auto& [key, cs] : by_key) {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+      std::string kinds;
+      for (const MergeConflict* c : cs) {
+        kinds += (kinds.empty() ? "" : "; ") + c->kind +
+                 (c->column.empty() ? "" : " (" + c->column + ")");
+      }
+      sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, kinds.c_str(), -1, SQLITE_TRANSIENT);
+      int i = 3;
+      for (const auto* row : {&cs[0]->base_row, &cs[0]->our_row,
+                              &cs[0]->their_row}) {
+        for (const std::string& col : columns) {
+          auto it = row->find(col);
+          if (it == row->end()) {
+            sqlite3_bind_null(stmt, i++);
+          } else {
+            Bind(stmt, i++, it->second);
+          }
+        }
+      }
+      LARIX_RETURN_IF_ERROR(conn->Run(stmt));
+    }
+    LARIX_ASSIGN_OR_RETURN(
+        sqlite3_stmt* count,
+        conn->Prepare("INSERT INTO larix_conflicts VALUES (?, ?)"));
+    sqlite3_bind_text(count, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(count, 2, static_cast<int64_t>(by_key.size()));
+    LARIX_RETURN_IF_ERROR(conn->Run(count));
+  }
+  return Status::OK();
+}
+
 // The core: applies the change from `base` to `theirs` onto the target
 // branch `conn` is on (at conn->head()), and commits it with
 // `extra_parents`.
@@ -708,6 +780,10 @@ Status ApplyThreeWay(Engine* engine, MergeConnection* conn,
   }
   if (!result->conflicts.empty() && policy == MergePolicy::kFail) {
     return Status::Conflict(DescribeConflicts(result->conflicts));
+  }
+  if (!result->conflicts.empty() && policy == MergePolicy::kManual) {
+    LARIX_RETURN_IF_ERROR(WriteConflictTables(conn, result->conflicts));
+    extra_parents.clear();  // the merge commit comes with ContinueMerge
   }
   // Foreign keys are not enforced while applying (rows arrive in any
   // order); check them all now.
@@ -764,8 +840,10 @@ Result<MergePolicy> ParseMergePolicy(const std::string& name) {
   if (n == "fail" || n.empty()) return MergePolicy::kFail;
   if (n == "branch_wins" || n == "theirs") return MergePolicy::kBranchWins;
   if (n == "target_wins" || n == "ours") return MergePolicy::kTargetWins;
-  return Status::InvalidArgument("unknown conflict_resolution '" + name +
-                                 "' (use branch_wins, target_wins or fail)");
+  if (n == "manual") return MergePolicy::kManual;
+  return Status::InvalidArgument(
+      "unknown conflict_resolution '" + name +
+      "' (use branch_wins, target_wins, fail or manual)");
 }
 
 Status MergeBranch(Engine* engine, const std::string& source,
@@ -800,9 +878,118 @@ Status MergeBranch(Engine* engine, const std::string& source,
   }
   LARIX_ASSIGN_OR_RETURN(ObjectId base,
                          store->commits()->MergeBase(ours, src.commit));
-  return ApplyThreeWay(engine, &conn, base, src.commit, {src.commit}, policy,
-                       "Merge branch '" + source + "' into '" + target + "'",
-                       result);
+  std::string message = "Merge branch '" + source + "' into '" + target + "'";
+  if (policy != MergePolicy::kManual) {
+    return ApplyThreeWay(engine, &conn, base, src.commit, {src.commit}, policy,
+                         message, result);
+  }
+  // A manual merge works on refs/merging/<target>, which starts at the
+  // target's head; the source is kept at refs/merge-sources/<target>.
+  LARIX_RETURN_IF_ERROR(conn.Rollback());
+  std::string short_name(ShortRefName(conn.head().ref));
+  if (!IsBranchRef(conn.head().ref)) {
+    return Status::Busy("a merge into '" + short_name + "' is in progress");
+  }
+  RefTransaction start;
+  start.Update(kMergingPrefix + short_name, ObjectId(), ours,
+               "merge " + source + ": started");
+  start.Update(kMergeSourcePrefix + short_name, ObjectId(), src.commit,
+               "merge " + source + ": source");
+  Status s = store->UpdateRefs(start);
+  if (s.IsConflict()) {
+    return Status::Busy("a merge into '" + short_name + "' is in progress");
+  }
+  LARIX_RETURN_IF_ERROR(s);
+  MergeConnection work;
+  LARIX_RETURN_IF_ERROR(work.Open(engine, target));
+  s = ApplyThreeWay(engine, &work, base, src.commit, {src.commit}, policy,
+                    message + " (in progress)", result);
+  if (!s.ok()) {
+    // The attempt is thrown away; its failure is what the caller needs.
+    (void)work.Rollback();
+    (void)AbortMerge(engine, target);
+    return s;
+  }
+  if (result->conflicts.empty()) return ContinueMerge(engine, target, result);
+  return Status::OK();
+}
+
+Status ContinueMerge(Engine* engine, const std::string& target,
+                     MergeResult* result) {
+  *result = MergeResult();
+  Store* store = engine->store();
+  LARIX_ASSIGN_OR_RETURN(std::string ref, engine->ResolveBranchRef(target));
+  std::string short_name(ShortRefName(ref));
+  std::string merging = kMergingPrefix + short_name;
+  std::string source_ref = kMergeSourcePrefix + short_name;
+  Result<ObjectId> source = store->refs()->Resolve(source_ref);
+  if (!source.ok()) {
+    return Status::NotFound("no merge into '" + short_name + "' is in progress");
+  }
+  {
+    MergeConnection conn;
+    LARIX_RETURN_IF_ERROR(conn.Open(engine, target));
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(conn.db(),
+                       "SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "AND name LIKE 'larix!_conflicts!_%' ESCAPE '!'",
+                       -1, &stmt, nullptr);
+    std::vector<std::string> tables;
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+      tables.push_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    sqlite3_finalize(stmt);
+    std::string remaining;
+    for (const std::string& t : tables) {
+      sqlite3_stmt* count = nullptr;
+      std::string q = "SELECT count(*) FROM " + SqlIdentifier(t);
+      sqlite3_prepare_v2(conn.db(), q.c_str(), -1, &count, nullptr);
+      int64_t n = count && sqlite3_step(count) == SQLITE_ROW
+                      ? sqlite3_column_int64(count, 0)
+                      : 0;
+      sqlite3_finalize(count);
+      if (n > 0) {
+        remaining += (remaining.empty() ? "" : ", ") + std::to_string(n) +
+                     " in " + t;
+      }
+    }
+    if (!remaining.empty()) {
+      return Status::Conflict("conflicts remain (" + remaining +
+                              "): resolve each and delete its row, then "
+                              "continue the merge");
+    }
+    for (const std::string& t : tables) {
+      LARIX_RETURN_IF_ERROR(conn.Exec("DROP TABLE " + SqlIdentifier(t)));
+    }
+    LARIX_RETURN_IF_ERROR(conn.Exec("DROP TABLE IF EXISTS larix_conflicts"));
+    LARIX_RETURN_IF_ERROR(conn.Commit());
+  }
+  LARIX_ASSIGN_OR_RETURN(ObjectId state, store->refs()->Resolve(merging));
+  LARIX_ASSIGN_OR_RETURN(ObjectId head, store->refs()->Resolve(ref));
+  LARIX_ASSIGN_OR_RETURN(auto state_commit, store->commits()->Load(state));
+  CommitRequest req;
+  req.ref = ref;
+  req.expected_head = head;
+  req.tree = state_commit->tree;
+  req.extra_parents = {*source};
+  req.delete_refs = {merging, source_ref};
+  req.message = "Merge into '" + short_name + "' (conflicts resolved)";
+  LARIX_ASSIGN_OR_RETURN(CommitResult r, store->CommitPages(req));
+  result->kind = MergeResult::Kind::kMerged;
+  result->commit = r.commit;
+  return Status::OK();
+}
+
+Status AbortMerge(Engine* engine, const std::string& target) {
+  LARIX_ASSIGN_OR_RETURN(std::string ref, engine->ResolveBranchRef(target));
+  std::string short_name(ShortRefName(ref));
+  if (!engine->store()->refs()->Read(kMergingPrefix + short_name).ok()) {
+    return Status::NotFound("no merge into '" + short_name + "' is in progress");
+  }
+  RefTransaction tx;
+  tx.Delete(kMergingPrefix + short_name, std::nullopt, "merge aborted");
+  tx.Delete(kMergeSourcePrefix + short_name, std::nullopt, "merge aborted");
+  return engine->store()->UpdateRefs(tx);
 }
 
 namespace {
@@ -840,6 +1027,14 @@ Status Revert(Engine* engine, const std::string& target,
               const std::string& rev, MergePolicy policy,
               MergeResult* result) {
   return PickOrRevert(engine, target, rev, policy, true, result);
+}
+
+// The SQL functions larix_merge_continue / larix_merge_abort.
+Status MergeContinueSql(Engine* engine, const std::string& target,
+                        bool abort) {
+  if (abort) return AbortMerge(engine, target);
+  MergeResult result;
+  return ContinueMerge(engine, target, &result);
 }
 
 // The SQL functions larix_cherry_pick / larix_revert (sql/functions.cc).

@@ -30,15 +30,18 @@
 
 #include <sqlite3.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "larix/status.h"
+#include "sql/btree_reader.h"
 #include "sql/engine.h"
 
 namespace larix {
 
-enum class MergePolicy { kFail, kBranchWins, kTargetWins };
+// kManual: see "Manual merges" below.
+enum class MergePolicy { kFail, kBranchWins, kTargetWins, kManual };
 
 Result<MergePolicy> ParseMergePolicy(const std::string& name);
 
@@ -48,6 +51,9 @@ struct MergeConflict {
   std::string column;  // empty for whole-row conflicts
   std::string kind;    // "both changed", "deleted here, changed there", ...
   std::string base, ours, theirs;  // SQL literals ("<absent>" for no row)
+  // The whole rows, by column, for larix_conflicts_<table>; empty when the
+  // row is absent on that side.
+  std::map<std::string, SqlValue> base_row, our_row, their_row;
 };
 
 struct MergeResult {
@@ -66,6 +72,23 @@ struct MergeResult {
 Status MergeBranch(Engine* engine, const std::string& source,
                    const std::string& target, MergePolicy policy,
                    MergeResult* result);
+
+// Manual merges.  With MergePolicy::kManual the merge applies everything
+// that merges cleanly, keeps the target's side of each conflict, and adds
+// the tables
+//   larix_conflicts(table_name, num_conflicts)
+//   larix_conflicts_<table>(key, conflict, base_<col>..., our_<col>...,
+//                           their_<col>...)
+// Nothing is committed to the target: the state is kept at
+// refs/merging/<target> (the source at refs/merge-sources/<target>), and
+// connections on the target work on it (Engine::ReadHead), so the
+// conflicts are resolved with ordinary SQL: fix the rows, delete the
+// conflict's row.  ContinueMerge then commits the merge to the target (two
+// parents, conflict tables dropped); AbortMerge throws the attempt away.
+// While it is in progress nothing else commits to the target.
+Status ContinueMerge(Engine* engine, const std::string& target,
+                     MergeResult* result);
+Status AbortMerge(Engine* engine, const std::string& target);
 
 // Applies the change commit `rev` made (against its first parent) to
 // `target`, as a new commit.

@@ -226,6 +226,7 @@ Result<Translation> TranslateStatement(sqlite3* db, std::string_view text) {
         case sql::ConflictResolution::kBranchWins: policy = "branch_wins"; break;
         case sql::ConflictResolution::kTargetWins: policy = "target_wins"; break;
         case sql::ConflictResolution::kFail: policy = "fail"; break;
+        case sql::ConflictResolution::kManual: policy = "manual"; break;
       }
     }
     t.sql = Call("larix_merge_branch(" + SqlQuote(s->source) + ", " +

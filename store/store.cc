@@ -180,8 +180,13 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     sets.emplace_back(p.pgno, odb_.Stage(&batch, EncodePage(p.bytes)));
   }
   std::sort(sets.begin(), sets.end());
-  LARIX_ASSIGN_OR_RETURN(ObjectId tree, trees_.Apply(req.base_tree, sets,
-                                                     req.truncate_to, &batch));
+  ObjectId tree;
+  if (req.tree) {
+    tree = *req.tree;
+  } else {
+    LARIX_ASSIGN_OR_RETURN(tree, trees_.Apply(req.base_tree, sets,
+                                              req.truncate_to, &batch));
+  }
 
   std::lock_guard lock(commit_mu_);
   Commit c;
@@ -200,6 +205,9 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   batch.PutRecord(kTxnCounterKey, counter);
   RefTransaction tx;
   tx.Update(req.ref, req.expected_head, commit_id, c.message);
+  for (const std::string& name : req.delete_refs) {
+    tx.Delete(name, std::nullopt, c.message);
+  }
   NoteWritten(batch);
   // Group commit: an unsynced commit (synchronous=NORMAL) is still synced
   // if the last sync is older than kGroupCommitWindowUs, which bounds what

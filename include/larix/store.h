@@ -85,6 +85,11 @@ struct CommitRequest {
   std::vector<PageWrite> pages;
   std::optional<uint32_t> truncate_to;  // page count after the change
   std::vector<ObjectId> extra_parents;  // merge parents after the first
+  // Set: the commit's tree is this (already stored) tree, and `pages` and
+  // `truncate_to` must be empty.
+  std::optional<ObjectId> tree;
+  // Refs deleted in the same atomic write (a finished merge's state).
+  std::vector<std::string> delete_refs;
   std::string author;
   std::string message;
   bool sync = true;  // durable before return (PRAGMA synchronous=FULL)

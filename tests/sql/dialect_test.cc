@@ -320,13 +320,16 @@ TEST(DialectBranchTest, Merge) {
   m = ParseAs<MergeBranch>(
       "MERGE DATABASE BRANCH a INTO b WITH (CONFLICT_RESOLUTION = 'FAIL')");
   EXPECT_EQ(m.conflict_resolution, ConflictResolution::kFail);
+  m = ParseAs<MergeBranch>(
+      "MERGE DATABASE BRANCH a INTO b WITH (conflict_resolution = 'manual')");
+  EXPECT_EQ(m.conflict_resolution, ConflictResolution::kManual);
 
   std::string sql =
       "MERGE DATABASE BRANCH a INTO b WITH (conflict_resolution = 'bogus')";
   EXPECT_EQ(ErrorOf(sql), "invalid conflict_resolution " +
                               Near(sql, "'bogus'") +
-                              ": expected 'branch_wins', 'target_wins' or "
-                              "'fail'");
+                              ": expected 'branch_wins', 'target_wins', "
+                              "'fail' or 'manual'");
   sql = "MERGE DATABASE BRANCH a INTO b WITH (delete_branch_after = 'yes')";
   EXPECT_EQ(ErrorOf(sql), "invalid delete_branch_after " + Near(sql, "'yes'") +
                               ": expected true or false");

@@ -494,3 +494,71 @@ TEST_F(MergeTest, PropertyBranchWinsEqualsIndependentReplay) {
 
 }  // namespace
 }  // namespace larix
+
+namespace larix {
+namespace {
+
+// conflict_resolution = 'manual': clean changes applied, conflicts left in
+// tables, the target locked to the merge state until it is continued.
+TEST_F(MergeTest, ManualMergeLeavesConflictTablesUntilContinued) {
+  Larix(db_,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b);"
+        "INSERT INTO t VALUES (1, 'a0', 'b0'), (2, 'a0', 'b0');"
+        "CREATE DATABASE BRANCH side FROM main AS OF NOW");
+  sqlite3* side = Open("side");
+  Larix(side, "UPDATE t SET a = 'theirs' WHERE id = 1; UPDATE t SET b = 'tb' WHERE id = 2");
+  sqlite3_close(side);
+  Larix(db_, "UPDATE t SET a = 'ours' WHERE id = 1");
+  std::string head = ScalarLarix(db_, "SELECT larix_hashof('main')");
+  Larix(db_, "MERGE DATABASE BRANCH side INTO main WITH "
+             "(conflict_resolution = 'manual')");
+  // The branch itself has not moved; its connections see the merge state.
+  EXPECT_EQ(ScalarLarix(db_, "SELECT larix_hashof('main')"), head);
+  EXPECT_EQ(QueryLarix(db_, "SELECT * FROM larix_conflicts"), (Rows{{"t", "1"}}));
+  EXPECT_EQ(QueryLarix(db_, "SELECT key, base_a, our_a, their_a FROM "
+                            "larix_conflicts_t"),
+            (Rows{{"1", "a0", "ours", "theirs"}}));
+  EXPECT_EQ(ScalarLarix(db_, "SELECT b FROM t WHERE id = 2"), "tb");  // clean
+  // Continuing with conflicts left is refused.
+  std::string error = RunLarix(db_, "SELECT larix_merge_continue(NULL)");
+  EXPECT_NE(error.find("conflicts remain (1 in larix_conflicts_t)"),
+            std::string::npos)
+      << error;
+  // Resolve by SQL, then continue.
+  Larix(db_, "UPDATE t SET a = 'both' WHERE id = 1; DELETE FROM larix_conflicts_t");
+  Larix(db_, "SELECT larix_merge_continue(NULL)");
+  EXPECT_EQ(QueryLarix(db_, "SELECT id, a, b FROM t ORDER BY id"),
+            (Rows{{"1", "both", "b0"}, {"2", "a0", "tb"}}));
+  EXPECT_EQ(ScalarLarix(db_, "SELECT count(*) FROM sqlite_master WHERE name "
+                             "LIKE 'larix_conflicts%'"),
+            "0");
+  std::string parents = ScalarLarix(db_, "SELECT parents FROM larix_log LIMIT 1");
+  EXPECT_EQ(std::count(parents.begin(), parents.end(), ' '), 1) << parents;
+  EXPECT_NE(ScalarLarix(db_, "SELECT larix_hashof('main')"), head);
+  // The source is merged: merging again changes nothing.
+  std::string merged = ScalarLarix(db_, "SELECT larix_hashof('main')");
+  Larix(db_, "MERGE DATABASE BRANCH side INTO main");
+  EXPECT_EQ(ScalarLarix(db_, "SELECT larix_hashof('main')"), merged);
+}
+
+TEST_F(MergeTest, ManualMergeCanBeAborted) {
+  Larix(db_,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a);"
+        "INSERT INTO t VALUES (1, 'x');"
+        "CREATE DATABASE BRANCH side FROM main AS OF NOW");
+  sqlite3* side = Open("side");
+  Larix(side, "UPDATE t SET a = 'theirs'");
+  sqlite3_close(side);
+  Larix(db_, "UPDATE t SET a = 'ours'");
+  Larix(db_, "MERGE DATABASE BRANCH side INTO main WITH "
+             "(conflict_resolution = 'manual')");
+  EXPECT_NE(RunLarix(db_, "MERGE DATABASE BRANCH side INTO main WITH "
+                          "(conflict_resolution = 'manual')"),
+            "");  // one merge at a time
+  Larix(db_, "SELECT larix_merge_abort(NULL)");
+  EXPECT_EQ(ScalarLarix(db_, "SELECT a FROM t"), "ours");
+  EXPECT_NE(RunLarix(db_, "SELECT * FROM larix_conflicts"), "");
+}
+
+}  // namespace
+}  // namespace larix
