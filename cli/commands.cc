@@ -17,14 +17,18 @@
 #include <ctime>
 #include <memory>
 
+#include <map>
+
+#include "cli/graph.h"
 #include "cli/progress.h"
 #include "larix/store.h"
 #include "larix/transfer.h"
 #include "objects/commit_graph.h"
 #include "objects/page_tree.h"
+#include "refs/ref_db.h"
+#include "refs/ref_name.h"
 
 namespace larix::cli {
-namespace {
 
 Status OpenStore(const std::string& path, bool create,
                  std::unique_ptr<Store>* store) {
@@ -34,7 +38,6 @@ Status OpenStore(const std::string& path, bool create,
   return Store::Open(path, options, store);
 }
 
-// "1.5 MiB"
 std::string HumanBytes(uint64_t n) {
   static const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(n);
@@ -51,6 +54,8 @@ std::string HumanBytes(uint64_t n) {
   }
   return buf;
 }
+
+namespace {
 
 std::string FirstLine(const std::string& s) {
   return s.substr(0, s.find('\n'));
@@ -150,48 +155,161 @@ int RunInit(const InitArgs& args) {
   return kExitOk;
 }
 
+Result<ObjectId> ResolveRev(Store* store, const std::string& rev) {
+  // Ref names cannot hold '^' or '~' (git's check-ref-format), nor can ids:
+  // the first one starts the suffixes.
+  size_t end = rev.find_first_of("^~");
+  std::string base = rev.substr(0, end);
+  if (base.empty()) {
+    return Status::InvalidArgument("invalid revision '" + rev + "'");
+  }
+  Result<ObjectId> id = store->ResolveRevision(base);
+  if (!id.ok()) return id.status();
+  ObjectId at = *id;
+  size_t i = end == std::string::npos ? rev.size() : end;
+  while (i < rev.size()) {
+    uint64_t steps = 1;
+    if (rev[i] == '~' && i + 1 < rev.size() && rev[i + 1] >= '0' &&
+        rev[i + 1] <= '9') {
+      steps = 0;
+      for (i++; i < rev.size() && rev[i] >= '0' && rev[i] <= '9'; i++) {
+        steps = steps * 10 + (rev[i] - '0');
+        if (steps > (1u << 30)) {
+          return Status::InvalidArgument("invalid revision '" + rev + "'");
+        }
+      }
+    } else if (rev[i] == '~' || rev[i] == '^') {
+      i++;
+    } else {
+      return Status::InvalidArgument("invalid revision '" + rev +
+                                     "': use NAME, NAME^ or NAME~N");
+    }
+    for (uint64_t k = 0; k < steps; k++) {
+      Result<std::shared_ptr<const Commit>> c = store->commits()->Load(at);
+      if (!c.ok()) return c.status();
+      if ((*c)->parents.empty()) {
+        return Status::NotFound("revision '" + rev +
+                                "' goes past the first commit");
+      }
+      at = (*c)->parents[0];
+    }
+  }
+  return at;
+}
+
+std::string DefaultBranch(Store* store) {
+  Result<std::string> head = store->refs()->ResolveName("HEAD");
+  if (head.ok() && IsBranchRef(*head)) return std::string(ShortRefName(*head));
+  return kDefaultBranch;
+}
+
+std::vector<std::string> CommitLines(const ObjectId& id, const Commit& c,
+                                     const std::string& decoration,
+                                     bool oneline) {
+  std::vector<std::string> out;
+  std::string deco = decoration.empty() ? "" : " (" + decoration + ")";
+  if (oneline) {
+    out.push_back(id.ShortHex() + deco + "  " + FormatTime(c.time_us, false) +
+                  "  txn " + std::to_string(c.txn) + "  " + c.author + "  " +
+                  FirstLine(c.message));
+    return out;
+  }
+  out.push_back("commit " + id.ToHex() + deco);
+  if (c.parents.size() > 1) {
+    std::string merge;
+    for (const ObjectId& p : c.parents) merge += " " + p.ShortHex();
+    out.push_back("Merge: " + merge.substr(1));
+  }
+  out.push_back("Author: " + c.author);
+  out.push_back("Date:   " + FormatTime(c.time_us, true));
+  out.push_back("Txn:    " + std::to_string(c.txn));
+  out.push_back("");
+  size_t start = 0;
+  const std::string& m = c.message;
+  do {
+    size_t nl = m.find('\n', start);
+    out.push_back("    " + m.substr(start, nl == std::string::npos
+                                               ? std::string::npos
+                                               : nl - start));
+    start = nl == std::string::npos ? m.size() + 1 : nl + 1;
+  } while (start <= m.size());
+  return out;
+}
+
+std::map<ObjectId, std::string> RefDecorations(Store* store) {
+  std::map<ObjectId, std::string> out;
+  for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
+    std::vector<std::pair<std::string, RefValue>> refs;
+    if (!store->refs()->List(prefix, &refs).ok()) continue;
+    bool tags = std::string_view(prefix) == "refs/tags/";
+    for (const auto& [name, value] : refs) {
+      Result<ObjectId> commit = store->ResolveRevision(name);
+      if (!commit.ok()) continue;
+      std::string& d = out[*commit];
+      if (!d.empty()) d += ", ";
+      d += (tags ? "tag: " : "") + std::string(ShortRefName(name));
+    }
+  }
+  return out;
+}
+
 int RunLog(const LogArgs& args) {
   StoreSpec spec = ParseStoreSpec(args.store);
   Result<std::string> branch = ChooseBranch(spec, args.branch);
   if (!branch.ok()) return Fail(branch.status());
-  std::string rev = branch->empty() ? std::string(kDefaultBranch) : *branch;
   std::unique_ptr<Store> store;
   Status s = OpenStore(spec.path, /*create=*/false, &store);
   if (!s.ok()) return Fail(s);
-  Result<ObjectId> head = store->ResolveRevision(rev);
-  if (!head.ok()) return Fail(head.status());
+  if (args.all && !branch->empty()) {
+    return Fail("give --all or a branch, not both");
+  }
+  std::string rev = branch->empty() ? DefaultBranch(store.get()) : *branch;
+  std::map<ObjectId, std::string> decorations;
+  if (args.graph || args.all) decorations = RefDecorations(store.get());
+  std::vector<ObjectId> heads;
+  if (args.all) {
+    for (const auto& [id, names] : decorations) heads.push_back(id);
+  } else {
+    Result<ObjectId> head = ResolveRev(store.get(), rev);
+    if (!head.ok()) return Fail(head.status());
+    heads.push_back(*head);
+  }
 
+  CommitGraphDrawing drawing;
   bool first = true;
   s = store->commits()->Log(
-      {*head}, args.max_count, [&](const ObjectId& id, const Commit& c) {
-        if (args.oneline) {
-          std::printf("%s  %s  txn %" PRIu64 "  %s  %s\n",
-                      id.ShortHex().c_str(),
-                      FormatTime(c.time_us, false).c_str(), c.txn,
-                      c.author.c_str(), FirstLine(c.message).c_str());
-          return true;
+      heads, args.max_count, [&](const ObjectId& id, const Commit& c) {
+        std::string decoration;
+        if (args.graph || args.all) {
+          auto it = decorations.find(id);
+          if (it != decorations.end()) decoration = it->second;
+        } else if (first && !args.oneline) {
+          decoration = rev;  // the full form names what it starts from
         }
-        if (!first) std::printf("\n");
-        std::printf("commit %s%s\n", id.ToHex().c_str(),
-                    first ? (" (" + rev + ")").c_str() : "");
-        if (c.parents.size() > 1) {
-          std::string merge;
-          for (const ObjectId& p : c.parents) merge += " " + p.ShortHex();
-          std::printf("Merge: %s\n", merge.c_str() + 1);
+        std::vector<std::string> lines =
+            CommitLines(id, c, decoration, args.oneline);
+        if (!args.graph) {
+          if (!first && !args.oneline) std::printf("\n");
+          for (const std::string& line : lines) {
+            std::printf("%s\n", line.c_str());
+          }
+        } else {
+          if (!first && !args.oneline) {
+            std::printf("%s\n", drawing.Padding().c_str());
+          }
+          // The commit's row carries its first line, straight lanes the
+          // rest; then the rows that join and fork lanes.
+          CommitGraphDrawing::Rows rows = drawing.Add(id, c.parents);
+          std::printf("%s %s\n", rows.commit.c_str(), lines[0].c_str());
+          for (size_t i = 1; i < lines.size(); i++) {
+            std::string line = rows.beside + " " + lines[i];
+            while (!line.empty() && line.back() == ' ') line.pop_back();
+            std::printf("%s\n", line.c_str());
+          }
+          for (const std::string& row : rows.moves) {
+            std::printf("%s\n", row.c_str());
+          }
         }
-        std::printf("Author: %s\nDate:   %s\nTxn:    %" PRIu64 "\n\n",
-                    c.author.c_str(), FormatTime(c.time_us, true).c_str(),
-                    c.txn);
-        size_t start = 0;
-        const std::string& m = c.message;
-        do {
-          size_t nl = m.find('\n', start);
-          std::string line = m.substr(start, nl == std::string::npos
-                                                 ? std::string::npos
-                                                 : nl - start);
-          std::printf("    %s\n", line.c_str());
-          start = nl == std::string::npos ? m.size() + 1 : nl + 1;
-        } while (start <= m.size());
         first = false;
         return true;
       });

@@ -3,9 +3,16 @@
 //
 // Each Run* function takes its already-parsed arguments (cli/main.cc does
 // the parsing with CLI11), does its work through the public API
-// (include/larix/), prints its results on stdout and its progress and
-// errors on stderr, and returns the process exit code.  No function here
-// throws.
+// (include/larix/) and the SQL layer (sql/), prints its results on stdout
+// and its progress and errors on stderr, and returns the process exit
+// code.  No function here throws.
+//
+// Where the verbs live:
+//   commands.cc  init, log, import, export, fsck, gc, and the shared helpers
+//   refs.cc      branch, tag: Larix's SQL on a connection (one path with
+//                the SQL statements, their checks and their messages)
+//   history.cc   show, diff, blame (row-level, sql/row_diff.h) and the
+//                commit graph `log --graph` draws
 //
 // Exit codes (docs/cli.md):
 //   0  success
@@ -17,10 +24,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "larix/commit.h"
+#include "larix/object_id.h"
 #include "larix/status.h"
+
+namespace larix {
+class Store;
+}
 
 namespace larix::cli {
 
@@ -49,6 +65,11 @@ StoreSpec ParseStoreSpec(const std::string& spec);
 Result<std::string> ChooseBranch(const StoreSpec& spec,
                                  const std::string& flag);
 
+// Opens the store at `path` (Store::Open; NotFound names a missing store,
+// Busy the process holding it).
+Status OpenStore(const std::string& path, bool create,
+                 std::unique_ptr<Store>* store);
+
 // "7d", "12h", "30m", "45s", "2w" or "0", in microseconds.
 Result<int64_t> ParseDuration(std::string_view text);
 
@@ -67,8 +88,76 @@ struct LogArgs {
   std::string branch;
   size_t max_count = 0;  // 0 = all
   bool oneline = false;
+  bool graph = false;  // draw the commit graph (merges) on the left
+  bool all = false;    // start from every branch and tag, not one branch
 };
 int RunLog(const LogArgs& args);
+
+// Resolves a revision: what Store::ResolveRevision takes (a branch, alias,
+// tag, full ref name or commit id prefix), optionally followed by git's
+// suffixes "^" (first parent) and "~N" (N-th first-parent ancestor), which
+// may repeat ("main~2^").  NotFound names the revision.
+Result<ObjectId> ResolveRev(Store* store, const std::string& rev);
+
+// The branch `larix` works on when none is named: the one the store's HEAD
+// points at ("main" for every store `larix init` made).
+std::string DefaultBranch(Store* store);
+
+// The lines `log` prints for one commit: one line with `oneline`, else the
+// "commit"/"Merge:"/"Author:"/"Date:"/"Txn:" header, a blank line and the
+// indented message.  `decoration` ("main, tag: v1"), if any, is shown in
+// parentheses after the id.
+std::vector<std::string> CommitLines(const ObjectId& id, const Commit& commit,
+                                     const std::string& decoration,
+                                     bool oneline);
+
+// For each commit a branch or tag points at, their names: "main, tag: v1".
+std::map<ObjectId, std::string> RefDecorations(Store* store);
+
+// "1.5 MiB"
+std::string HumanBytes(uint64_t n);
+
+struct BranchArgs {
+  std::string store;
+  std::string branch;  // --branch: the branch the connection is on
+  std::string name;    // create NAME (empty: list)
+  std::string from;    // --from REF
+  std::string as_of;   // --as-of TIME|TXN
+  std::string delete_name;                   // -d NAME
+  std::vector<std::string> rename;           // -m OLD NEW
+  bool verbose = false;
+};
+int RunBranch(const BranchArgs& args);
+
+struct TagArgs {
+  std::string store;  // STORE[@branch]
+  std::string name;   // empty: list
+  std::string rev;    // empty: the branch's head
+  std::string delete_name;
+};
+int RunTag(const TagArgs& args);
+
+struct ShowArgs {
+  std::string store;  // STORE[@branch]
+  std::string rev;    // empty: the branch's head
+};
+int RunShow(const ShowArgs& args);
+
+struct DiffArgs {
+  std::string store;  // STORE[@branch]
+  std::string from;
+  std::string to;  // empty: the branch's head
+  std::string table;
+  bool stat = false;  // per-table counts only
+};
+int RunDiff(const DiffArgs& args);
+
+struct BlameArgs {
+  std::string store;
+  std::string branch;
+  std::string table;
+};
+int RunBlame(const BlameArgs& args);
 
 struct ImportArgs {
   std::string file;

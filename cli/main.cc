@@ -93,7 +93,98 @@ int Main(int argc, char** argv) {
   log_cmd->add_option("-n,--max-count", log.max_count,
                       "Show at most N commits");
   log_cmd->add_flag("--oneline", log.oneline, "One line per commit");
+  log_cmd->add_flag("--graph", log.graph,
+                    "Draw the commit graph (merges, forks) beside the commits");
+  log_cmd->add_flag("--all", log.all,
+                    "Show the commits of every branch and tag");
   log_cmd->callback([&] { run = [&] { return RunLog(log); }; });
+
+  BranchArgs branch;
+  CLI::App* branch_cmd = AddVerb(
+      app, &verbs, "branch",
+      "List, create, delete or rename branches (* marks HEAD's branch).",
+      "larix branch /data/shop dev --from main --as-of '2025-11-20 00:00:00'");
+  branch_cmd->add_option("STORE", branch.store, "STORE or STORE@branch")
+      ->required();
+  CLI::Option* branch_name = branch_cmd->add_option(
+      "NAME", branch.name, "Branch to create (none: list the branches)");
+  branch_cmd->add_option("--from", branch.from,
+                         "Create from this branch, tag or commit (default: "
+                         "STORE@branch, else HEAD's branch)")
+      ->needs(branch_name);
+  branch_cmd->add_option("--as-of", branch.as_of,
+                         "Create from the branch as of a time, a transaction "
+                         "number, or 'now' (default)")
+      ->needs(branch_name);
+  CLI::Option* branch_delete = branch_cmd->add_option(
+      "-d,--delete", branch.delete_name, "Delete branch (or alias) NAME");
+  CLI::Option* branch_rename =
+      branch_cmd->add_option("-m,--move", branch.rename, "Rename OLD to NEW")
+          ->expected(2)
+          ->type_name("OLD NEW");
+  branch_delete->excludes(branch_rename)->excludes(branch_name);
+  branch_rename->excludes(branch_name);
+  branch_cmd->add_option("-b,--branch", branch.branch,
+                         "Branch to work from (as STORE@branch)");
+  branch_cmd->add_flag("-v,--verbose", branch.verbose,
+                       "List with head commit, txn and parent branch");
+  branch_cmd->callback([&] { run = [&] { return RunBranch(branch); }; });
+
+  TagArgs tag;
+  CLI::App* tag_cmd = AddVerb(app, &verbs, "tag",
+                              "List, create or delete tags (named commits).",
+                              "larix tag /data/shop v1.0 main~2");
+  tag_cmd->add_option("STORE", tag.store, "STORE or STORE@branch")->required();
+  CLI::Option* tag_name =
+      tag_cmd->add_option("NAME", tag.name, "Tag to create (none: list tags)");
+  tag_cmd->add_option("REV", tag.rev,
+                      "Commit to tag: branch, tag, id prefix, with ^ or ~N "
+                      "(default: the branch's head)")
+      ->needs(tag_name);
+  tag_cmd->add_option("-d,--delete", tag.delete_name, "Delete tag NAME")
+      ->excludes(tag_name);
+  tag_cmd->callback([&] { run = [&] { return RunTag(tag); }; });
+
+  ShowArgs show;
+  CLI::App* show_cmd = AddVerb(
+      app, &verbs, "show",
+      "Show a commit and the tables it changed (against its first parent).",
+      "larix show /data/shop main~1");
+  show_cmd->add_option("STORE", show.store, "STORE or STORE@branch")
+      ->required();
+  show_cmd->add_option("REV", show.rev,
+                       "Commit: branch, tag, id prefix, with ^ or ~N "
+                       "(default: the branch's head)");
+  show_cmd->callback([&] { run = [&] { return RunShow(show); }; });
+
+  DiffArgs diff;
+  CLI::App* diff_cmd = AddVerb(
+      app, &verbs, "diff",
+      "Show the rows that differ between two commits (+ added, - removed, "
+      "~ modified).",
+      "larix diff /data/shop main dev --table orders");
+  diff_cmd->add_option("STORE", diff.store, "STORE or STORE@branch")
+      ->required();
+  diff_cmd->add_option("FROM", diff.from, "Old side: branch, tag, commit")
+      ->required();
+  diff_cmd->add_option("TO", diff.to,
+                       "New side (default: STORE@branch, else HEAD's "
+                       "branch)");
+  diff_cmd->add_option("-t,--table", diff.table, "Only this table");
+  diff_cmd->add_flag("--stat", diff.stat, "Only count the changes per table");
+  diff_cmd->callback([&] { run = [&] { return RunDiff(diff); }; });
+
+  BlameArgs blame;
+  CLI::App* blame_cmd = AddVerb(
+      app, &verbs, "blame",
+      "Show, for each row of a table, the commit that last changed it.",
+      "larix blame /data/shop@main orders");
+  blame_cmd->add_option("STORE", blame.store, "STORE or STORE@branch")
+      ->required();
+  blame_cmd->add_option("TABLE", blame.table, "Table")->required();
+  blame_cmd->add_option("-b,--branch", blame.branch,
+                        "Branch, tag or commit (default: HEAD's branch)");
+  blame_cmd->callback([&] { run = [&] { return RunBlame(blame); }; });
 
   ImportArgs import;
   CLI::App* import_cmd = AddVerb(
@@ -168,8 +259,9 @@ int Main(int argc, char** argv) {
     }
   } else if (argc == 1) {
     std::fprintf(stderr,
-                 "larix: a command is required: init, sql, log, import, "
-                 "export, fsck or gc (see 'larix --help')\n");
+                 "larix: a command is required: init, sql, log, branch, "
+                 "tag, show, diff, blame, import, export, fsck or gc (see "
+                 "'larix --help')\n");
     return kExitUsage;
   }
 

@@ -8,7 +8,10 @@
 //      checks that at import);
 //   2. creates a store, importing existing SQLite files into it
 //      (larix::ImportSqliteFile), for connect('app.db');
-//   3. checks that a SQLite file can be read (larix::CheckSqliteFile).
+//   3. checks that a SQLite file can be read (larix::CheckSqliteFile);
+//   4. splits a script into statements exactly where SQLite would
+//      (larix::SplitScript), for Cursor.executescript, which must translate
+//      Larix statements one at a time.
 //
 // Errors are raised as larix._larix.StoreError(code, message), code being
 // the Status code's name ("Busy", "NotFound", ...); the package turns them
@@ -103,6 +106,17 @@ void CheckSqliteFile(const std::string& sqlite_path) {
   ThrowIfError(s);
 }
 
+// The statements of `script` (each from its first significant byte through
+// its ';'), as larix::SplitScript cuts them.  Pure; the GIL is kept (the
+// work is a tokenizer pass, linear in the script).
+std::vector<std::string> SplitScriptTexts(const std::string& script) {
+  std::vector<std::string> out;
+  for (const larix::ScriptStatement& s : larix::SplitScript(script)) {
+    out.emplace_back(s.text);
+  }
+  return out;
+}
+
 // The file the SQLite library this module calls was loaded from, so an
 // import error can name both libraries when they differ.
 std::string SqliteLibraryPath() {
@@ -130,6 +144,8 @@ PYBIND11_MODULE(_larix, m) {
         py::arg("imports") =
             std::vector<std::pair<std::string, std::string>>());
   m.def("check_sqlite_file", &CheckSqliteFile, py::arg("sqlite_path"));
+  m.def("split_script", &SplitScriptTexts, py::arg("script"),
+        "The statements of a SQL script, split where SQLite would.");
   m.attr("vfs_name") = "larix";
   m.attr("default_branch") = larix::kDefaultBranch;
   m.attr("memory_prefix") = "larix-memory:";

@@ -9,8 +9,6 @@ import sqlite3
 
 import pytest
 
-import larix
-
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
@@ -35,17 +33,3 @@ def make_sqlite_file(workdir):
 
 def rows(con, sql="SELECT x FROM t ORDER BY x"):
     return [r[0] for r in con.execute(sql)]
-
-
-def sql_available(*statements):
-    """True once the SQL layer runs `statements` (on a fresh in-memory
-    store)."""
-    con = larix.connect(":memory:")
-    try:
-        for sql in statements:
-            con.execute(sql).fetchall()
-        return True
-    except larix.Error:
-        return False
-    finally:
-        con.close()

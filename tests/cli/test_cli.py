@@ -10,6 +10,7 @@ binary through a pseudo-terminal, as a user would.
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import subprocess
@@ -20,7 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LARIX = os.environ.get("LARIX_BIN", str(ROOT / "build" / "larix"))
-VERBS = ["init", "sql", "log", "import", "export", "fsck", "gc"]
+VERBS = ["init", "sql", "log", "branch", "tag", "show", "diff", "blame",
+         "import", "export", "fsck", "gc"]
 
 
 def run(*args, input=None, check=None, env=None):
@@ -114,6 +116,12 @@ def test_top_level_help_and_version():
         ["sql", "s", "--format", "xml", "-c", "select 1"],
         ["log", "s", "--no-such-flag"],
         ["export", "s", "out.db", "--branch", "a", "--commit", "b"],
+        ["branch", "s", "--from", "main"],
+        ["branch", "s", "-d", "a", "-m", "b", "c"],
+        ["branch", "s", "-m", "only-one"],
+        ["tag", "s", "-d", "a", "b"],
+        ["diff", "s"],
+        ["blame", "s"],
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args, tmp_path):
@@ -130,6 +138,11 @@ def test_bad_store_path_gives_one_clear_line(tmp_path):
         ["fsck", missing],
         ["gc", missing],
         ["export", missing, tmp_path / "x.db"],
+        ["branch", missing],
+        ["tag", missing],
+        ["show", missing],
+        ["diff", missing, "main"],
+        ["blame", missing, "t"],
     ):
         proc = run(*args)
         assert proc.returncode == 1, args
@@ -313,6 +326,300 @@ def test_log(store):
     commit, when, txn, author, message = one[0].split("  ")
     assert len(commit) == 12 and when.endswith("Z") and txn == "txn 2"
     assert message == "create table t(a)"
+
+
+def test_sql_at_branch_with_branch_statements(store):
+    run("sql", store, "-c", "create table t(a); insert into t values (1)", check=0)
+    run("sql", store, "-c", "CREATE DATABASE BRANCH dev FROM main AS OF NOW", check=0)
+    run("sql", f"{store}@dev", "-c", "insert into t values (2)", check=0)
+    csv = ["--format", "csv", "-c", "select group_concat(a) from t"]
+    assert run("sql", f"{store}@dev", *csv, check=0).stdout.splitlines()[1] == '"1,2"'
+    assert run("sql", store, *csv, check=0).stdout.splitlines()[1] == "1"
+    current = run("sql", f"{store}@dev", "--format", "csv", "-c",
+                  "select current_branch()", check=0)
+    assert current.stdout.splitlines()[1] == "dev"
+
+
+# --- branch / tag -------------------------------------------------------------
+
+
+HEX12 = r"[0-9a-f]{12}"
+
+
+def oneline_log(store, *args):
+    """[(short id, txn, message)] of `larix log --oneline`."""
+    out = []
+    for line in run("log", store, "--oneline", *args, check=0).stdout.splitlines():
+        commit, _, txn, _, message = line.split("  ", 4)
+        out.append((commit, int(txn.split()[1]), message))
+    return out
+
+
+def test_branch_list_create_rename_delete(store):
+    run("sql", store, "-c", "create table t(a); insert into t values (1)", check=0)
+    assert run("branch", store, check=0).stdout == "* main\n"
+    head, txn, _ = oneline_log(store)[0]
+    created = run("branch", store, "dev", check=0).stdout
+    assert created == f"created branch dev from main at {head} (txn {txn})\n"
+    assert run("branch", store, check=0).stdout == "  dev\n* main\n"
+    verbose = run("branch", store, "-v", check=0).stdout.splitlines()
+    assert verbose == [f"  dev   {head}  txn {txn}  from main",
+                       f"* main  {head}  txn {txn}"]
+    run("sql", store, "-c", "CREATE DATABASE BRANCH ALIAS production FOR dev", check=0)
+    assert run("branch", store, check=0).stdout == \
+        "  dev\n* main\n  production -> dev\n"
+    assert run("branch", store, "-d", "production", check=0).stdout == \
+        "deleted alias production (was -> dev)\n"
+    assert run("branch", store, "-m", "dev", "dev2", check=0).stdout == \
+        "renamed branch dev to dev2\n"
+    assert run("branch", store, "-d", "dev2", check=0).stdout == \
+        f"deleted branch dev2 (was {head})\n"
+    assert run("branch", store, check=0).stdout == "* main\n"
+
+    for args, message in (
+        (["main"], "larix: branch 'main' already exists"),
+        (["-d", "nope"], "larix: branch 'nope' does not exist"),
+        (["-m", "nope", "x"], "larix: branch 'nope' does not exist"),
+        (["bad name"], "bad name"),
+        (["x", "--from", "nope"], "larix: no branch, tag or commit named 'nope'"),
+    ):
+        proc = run("branch", store, *args)
+        assert proc.returncode == 1, args
+        assert message in one_error_line(proc), (args, proc.stderr)
+
+
+def test_branch_from_a_revision_and_as_of(store):
+    run("sql", store, "-c", "create table t(a)", check=0)
+    run("sql", store, "-c", "insert into t values (1)", check=0)
+    run("sql", store, "-c", "insert into t values (2)", check=0)
+    log = oneline_log(store)
+    txn_one = log[1][1]  # after "insert ... (1)"
+
+    def rows(branch):
+        out = run("sql", f"{store}@{branch}", "--format", "csv", "-c",
+                  "select group_concat(a) from t", check=0).stdout
+        return out.splitlines()[1].strip('"')
+
+    run("branch", store, "by_txn", "--as-of", str(txn_one), check=0)
+    assert rows("by_txn") == "1"
+    when = run("log", store, "-n", "2", check=0).stdout
+    when = [l for l in when.splitlines() if l.startswith("Date:")][1].split()[1]
+    run("branch", store, "by_time", "--from", "main", "--as-of", when, check=0)
+    assert rows("by_time") == "1"
+    run("branch", store, "by_rev", "--from", "main~1", check=0)
+    assert rows("by_rev") == "1"
+    run("branch", store, "by_id", "--from", log[2][0], check=0)
+    assert rows("by_id") == ""
+    run("tag", store, "v1", "main^", check=0)
+    run("branch", store, "by_tag", "--from", "v1", check=0)
+    assert rows("by_tag") == "1"
+    run("branch", store, "now", "--as-of", "now", check=0)
+    assert rows("now") == "1,2"
+    # STORE@branch: new branches start from that branch.
+    run("sql", f"{store}@by_tag", "-c", "insert into t values (9)", check=0)
+    assert "from by_tag" in run("branch", f"{store}@by_tag", "child", check=0).stdout
+    assert rows("child") == "1,9"
+    bad = run("branch", store, "x", "--from", "v1", "--as-of", "3")
+    assert bad.returncode == 1
+    assert "--as-of needs --from to name a branch" in one_error_line(bad)
+    bad = run("branch", store, "x", "--as-of", "not a time")
+    assert bad.returncode == 1 and "not a time" in one_error_line(bad)
+
+
+def test_tag(store):
+    run("sql", store, "-c", "create table t(a)", check=0)
+    run("sql", store, "-c", "insert into t values (1)", check=0)
+    log = oneline_log(store)
+    assert run("tag", store, check=0).stdout == ""
+    assert run("tag", store, "v2", check=0).stdout == \
+        f"tagged {log[0][0]} (main) as v2\n"
+    assert run("tag", store, "v1", "main~1", check=0).stdout == \
+        f"tagged {log[1][0]} (main~1) as v1\n"
+    assert run("tag", store, check=0).stdout == \
+        f"v1  {log[1][0]}\nv2  {log[0][0]}\n"
+    dup = run("tag", store, "v1")
+    assert dup.returncode == 1 and "tag 'v1' already exists" in one_error_line(dup)
+    assert run("tag", store, "-d", "v2", check=0).stdout == \
+        f"deleted tag v2 (was {log[0][0]})\n"
+    missing = run("tag", store, "-d", "v2")
+    assert missing.returncode == 1 and "tag 'v2' does not exist" in one_error_line(missing)
+    past = run("tag", store, "v0", "main~9")
+    assert past.returncode == 1 and "past the first commit" in one_error_line(past)
+    # Tags are revisions everywhere.
+    assert run("log", store, "--branch", "v1", "--oneline", check=0).stdout \
+        .splitlines()[0].startswith(log[1][0])
+
+
+# --- log --graph, show, diff, blame ---------------------------------------------
+
+
+@pytest.fixture
+def shop(store):
+    """main: orders (1, 2, 3); dev, from there: +4, 2 changed, -3, an index;
+    main after: +5."""
+    run("sql", store, "-c",
+        "create table orders(id integer primary key, total real, note text);"
+        "insert into orders values (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c')",
+        check=0)
+    run("branch", store, "dev", check=0)
+    run("sql", f"{store}@dev", "-c",
+        "insert into orders values (4, 40, 'new');"
+        "update orders set total = 25 where id = 2;"
+        "delete from orders where id = 3;"
+        "create index orders_note on orders(note)", check=0)
+    run("sql", store, "-c", "insert into orders values (5, 50, 'main')", check=0)
+    return store
+
+
+def graph_shape(out):
+    """The graph part of `log --graph --oneline` lines, ids replaced."""
+    shapes = []
+    for line in out.splitlines():
+        m = re.match(r"^([*|/\\ ]*?)(?: ([0-9a-f]{12})( \(.*?\))?  .*)?$", line)
+        assert m, line
+        graph, commit = m.group(1), m.group(2)
+        shapes.append(graph + (" C" if commit else ""))
+    return shapes
+
+
+def test_log_graph_of_diverged_branches(shop):
+    out = run("log", shop, "--graph", "--all", "--oneline", check=0).stdout
+    assert graph_shape(out) == [
+        "* C",      # main: +5
+        "| * C",    # dev: the index
+        "| * C",    # dev: delete
+        "| * C",    # dev: update
+        "| * C",    # dev: insert
+        "|/",
+        "* C",      # the branch point
+        "* C",
+        "* C",      # Initialize store
+    ]
+    lines = out.splitlines()
+    assert re.match(rf"^\* {HEX12} \(main\)  \S+Z  txn 8  ", lines[0])
+    assert re.match(rf"^\| \* {HEX12} \(dev\)  ", lines[1])
+    # A single branch is a straight line; decorations name branches and tags.
+    run("tag", shop, "v1", "dev~1", check=0)
+    full = run("log", f"{shop}@dev", "--graph", check=0).stdout
+    assert re.match(rf"^\* commit [0-9a-f]{{64}} \(dev\)$", full.splitlines()[0])
+    assert "(tag: v1)" in full
+    assert all(l == "" or l.startswith(("* ", "|", "  ")) for l in full.splitlines())
+    assert run("log", shop, "--all", "--branch", "dev").returncode == 1
+
+
+def test_log_graph_of_a_merge(shop):
+    run("sql", shop, "-c", "MERGE DATABASE BRANCH dev INTO main", check=0)
+    out = run("log", shop, "--graph", "--oneline", check=0).stdout
+    assert graph_shape(out) == [
+        "* C",      # the merge
+        "|\\",
+        "* | C",    # main: +5
+        "| * C",    # dev: the index
+        "| * C",
+        "| * C",
+        "| * C",
+        "|/",
+        "* C",      # the branch point
+        "* C",
+        "* C",
+    ]
+    full = run("log", shop, "--graph", "-n", "1", check=0).stdout.splitlines()
+    assert full[1].startswith("| Merge: ")
+    show = run("show", shop, check=0).stdout
+    assert "changes against the first parent" in show
+
+
+def test_show(shop):
+    log = oneline_log(shop, "--branch", "dev")
+    out = run("show", shop, "dev", check=0).stdout.splitlines()
+    assert re.match(r"^commit [0-9a-f]{64} \(dev\)$", out[0])
+    assert out[1].startswith("Author: ") and out[3] == f"Txn:    {log[0][1]}"
+    assert out[5] == "    create index orders_note on orders(note)"
+    assert out[7:] == ["schema:", "  + index orders_note on orders", "no row changes"]
+    out = run("show", shop, "dev~2", check=0).stdout
+    assert out.endswith("table orders: 0 added, 1 modified, 0 removed\n"
+                        "1 table changed: 0 rows added, 1 modified, 0 removed\n")
+    first = run("show", shop, log[-1][0], check=0).stdout
+    assert "Initialize store" in first and first.endswith("no row changes\n")
+    created = run("show", shop, "main~2", check=0).stdout
+    assert "  + table orders" in created
+    default = run("show", shop, check=0).stdout  # HEAD's branch
+    assert "(main)" in default.splitlines()[0]
+    bad = run("show", shop, "nope")
+    assert bad.returncode == 1 and "nope" in one_error_line(bad)
+
+
+def test_diff(shop):
+    out = run("diff", shop, "main", "dev", check=0).stdout
+    assert out == (
+        "schema:\n"
+        "  + index orders_note on orders\n"
+        "table orders: 1 added, 1 modified, 2 removed\n"
+        "~ id=2: total 20.0 -> 25.0\n"
+        "- id=3: total=30.0, note='c'\n"
+        "+ id=4: total=40.0, note='new'\n"
+        "- id=5: total=50.0, note='main'\n"
+        "1 table changed: 1 row added, 1 modified, 2 removed\n"
+    )
+    assert run("diff", shop, "main", "dev", "--stat", check=0).stdout == (
+        "schema:\n"
+        "  + index orders_note on orders\n"
+        "table orders: 1 added, 1 modified, 2 removed\n"
+        "1 table changed: 1 row added, 1 modified, 2 removed\n"
+    )
+    # TO defaults to STORE@branch; --table; revisions with ~ and ^.
+    assert run("diff", f"{shop}@dev", "main", "--table", "orders", check=0).stdout \
+        == out.split("schema:\n  + index orders_note on orders\n")[1]
+    assert run("diff", shop, "main^", "main", check=0).stdout == (
+        "table orders: 1 added, 0 modified, 0 removed\n"
+        "+ id=5: total=50.0, note='main'\n"
+        "1 table changed: 1 row added, 0 modified, 0 removed\n")
+    assert run("diff", shop, "main", "main", check=0).stdout == "no row changes\n"
+    for args, message in ((["main", "nope"], "nope"),
+                          (["main", "dev", "--table", "nope"], "nope")):
+        proc = run("diff", shop, *args)
+        assert proc.returncode == 1 and message in one_error_line(proc)
+
+
+def test_diff_keys_schema_changes_and_odd_values(store):
+    run("sql", store, "-c",
+        "create table kv(k text, n integer, v, primary key (k, n)) without rowid;"
+        "insert into kv values ('a', 1, 'x'), ('b', 2, 'y');"
+        "create table wide(id integer primary key, a)", check=0)
+    run("tag", store, "before", check=0)
+    run("sql", store, "-c",
+        "update kv set v = 'two\nlines' where k = 'a';"
+        "alter table wide add column b;"
+        "insert into wide values (1, 'p', x'00ff');"
+        "create table fresh(x); insert into fresh values (1)", check=0)
+    out = run("diff", store, "before", "main", check=0).stdout
+    assert "~ k='a', n=1: v 'x' -> 'two\\nlines'\n" in out
+    assert "table wide (schema changed): 1 added, 0 modified, 0 removed\n" in out
+    assert "  columns: +b\n" in out
+    assert "+ id=1: a='p', b=X'00FF'\n" in out
+    assert "table fresh (new): 1 added, 0 modified, 0 removed\n" in out
+    assert "  + table fresh\n" in out and "  ~ table wide\n" in out
+
+
+def test_blame(shop):
+    log = dict((message.split(";")[0], commit) for commit, _, message in
+               oneline_log(shop, "--branch", "dev"))
+    out = run("blame", f"{shop}@dev", "orders", check=0).stdout.splitlines()
+    assert len(out) == 3
+    fields = [line.split("  ") for line in out]
+    owners = {f[-1].split(":")[0]: f[0] for f in fields}
+    assert owners == {
+        "id=1": log["insert into orders values (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c')"],
+        "id=2": log["update orders set total = 25 where id = 2"],
+        "id=4": log["insert into orders values (4, 40, 'new')"],
+    }
+    assert out[1].endswith("id=2: total=25.0, note='b'")
+    assert re.match(rf"^{HEX12}  \S+Z  txn \d+  \S+", out[0])
+    main = run("blame", shop, "orders", "--branch", "main", check=0).stdout
+    assert main.splitlines()[-1].endswith("id=5: total=50.0, note='main'")
+    missing = run("blame", shop, "nope")
+    assert missing.returncode == 1
+    assert one_error_line(missing) == "larix: no such table: nope (at main)"
 
 
 # --- import / export ----------------------------------------------------------

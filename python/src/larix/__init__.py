@@ -33,13 +33,13 @@ globals().update({
 
 from . import _larix  # noqa: E402
 from ._connection import (  # noqa: E402
-    Branch, BranchComparison, Connection, Cursor, connect)
+    Branch, BranchComparison, Connection, Cursor, TableComparison, connect)
 from . import dbapi2, dump  # noqa: E402,F401  (submodules, as in sqlite3)
 
 __all__ = sorted(
     {_name for _name, _value in vars(_sqlite3).items()
      if not _name.startswith("_") and not isinstance(_value, _types.ModuleType)}
-    | {"Branch", "BranchComparison"})
+    | {"Branch", "BranchComparison", "TableComparison"})
 
 
 def _check_shared_sqlite():
