@@ -202,6 +202,14 @@ Status RenameBranch(Engine* engine, const std::string& name,
   }
   RefTransaction tx;
   tx.Rename(ref, new_ref, "branch: renamed " + name + " to " + new_name);
+  // Aliases follow the branch they point at, in the same transaction.
+  std::vector<std::pair<std::string, RefValue>> aliases;
+  LARIX_RETURN_IF_ERROR(store->refs()->List("refs/aliases/", &aliases));
+  for (const auto& [alias, value] : aliases) {
+    if (value.symbolic && value.target == ref) {
+      tx.SetSymbolic(alias, new_ref, ref, "alias follows rename to " + new_name);
+    }
+  }
   return store->UpdateRefs(tx, records);
 }
 

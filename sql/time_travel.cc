@@ -200,6 +200,14 @@ Result<ObjectId> ResolveTransaction(Store* store, const std::string& ref,
     return Status::InvalidArgument("transaction number must be a whole "
                                    "number, got '" + value + "'");
   }
+  std::string counter;
+  if (store->backend()->GetRecord("s/txn", &counter).ok() &&
+      counter.size() == 8 && n > coding::DecodeFixed64(counter.data())) {
+    return Status::NotFound("transaction " + value +
+                            " has not happened yet (the newest is " +
+                            std::to_string(coding::DecodeFixed64(counter.data())) +
+                            ")");
+  }
   LARIX_ASSIGN_OR_RETURN(ObjectId head, store->refs()->Resolve(ref));
   ObjectId found;
   uint64_t newest = 0;

@@ -356,6 +356,22 @@ TEST_F(BranchTest, AsOfBeforeRetentionFailsClearly) {
   EXPECT_NE(error, "");
 }
 
+TEST_F(BranchTest, RenameCarriesAliasesAndFutureTransactionsFail) {
+  Larix(db_,
+        "CREATE TABLE t(a); INSERT INTO t VALUES (1);"
+        "CREATE DATABASE BRANCH blue FROM main AS OF NOW;"
+        "CREATE DATABASE BRANCH ALIAS production FOR blue;"
+        "ALTER DATABASE BRANCH blue RENAME TO azure");
+  EXPECT_EQ(ScalarLarix(db_, "SELECT alias_of FROM larix_branches WHERE "
+                             "branch_name = 'production'"),
+            "azure");
+  sqlite3* app = Open("production");
+  EXPECT_EQ(ScalarLarix(app, "SELECT count(*) FROM t"), "1");
+  sqlite3_close(app);
+  std::string error = RunLarix(db_, "SELECT * FROM t AS OF TRANSACTION 999999");
+  EXPECT_NE(error.find("has not happened yet"), std::string::npos) << error;
+}
+
 TEST_F(BranchTest, AlterTableAddSystemVersioningIsAccepted) {
   Larix(db_, "CREATE TABLE audit_logs(id INTEGER PRIMARY KEY, msg TEXT)");
   Larix(db_, "ALTER TABLE audit_logs ADD SYSTEM VERSIONING");
