@@ -25,6 +25,8 @@ constexpr char kMarkerFile[] = "LARIX";
 constexpr char kMarkerMagic[] = "larix-store";
 constexpr char kDefaultBackend[] = "pack";
 constexpr int64_t kGroupCommitWindowUs = 100 * 1000;
+// Bytes of pages a commit writes in one backend batch before it chunks.
+constexpr size_t kCommitChunkBytes = 64 << 20;
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -173,10 +175,43 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
 Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   WriteBatch batch;
   std::vector<std::pair<uint32_t, ObjectId>> sets;
-  sets.reserve(req.pages.size());
   // Page objects and tree nodes do not depend on the ref's current value,
-  // so they are built outside the commit lock.
-  for (const PageWrite& p : req.pages) {
+  // so they are built outside the commit lock.  A large transaction is
+  // written in chunks first: each chunk's pages and the tree built so far
+  // are applied as unreachable objects, its root pinned so a running GC
+  // keeps them (GC walks pinned trees), and only the last batch carries
+  // the commit and the ref move.  Backends keep prefix order, so the final
+  // synced batch makes the chunks durable too; a crash before it leaves
+  // garbage, never a partial commit.
+  ObjectId root = req.base_tree;
+  std::unique_ptr<Store::Pin> chunk_pin;
+  size_t i = 0;
+  while (!req.tree) {
+    size_t chunk_bytes = 0, end = i;
+    while (end < req.pages.size() && chunk_bytes < kCommitChunkBytes) {
+      chunk_bytes += req.pages[end++].bytes.size();
+    }
+    if (end >= req.pages.size()) break;  // the rest goes in the commit
+    WriteBatch chunk;
+    sets.clear();
+    for (; i < end; i++) {
+      const PageWrite& p = req.pages[i];
+      sets.emplace_back(p.pgno, odb_.Stage(&chunk, EncodePage(p.bytes)));
+    }
+    std::sort(sets.begin(), sets.end());
+    LARIX_ASSIGN_OR_RETURN(root,
+                           trees_.Apply(root, sets, std::nullopt, &chunk));
+    auto pin = PinCommit(root);
+    {
+      std::lock_guard lock(commit_mu_);
+      NoteWritten(chunk);
+      LARIX_RETURN_IF_ERROR(backend_->Apply(chunk, WriteOptions{false}));
+    }
+    chunk_pin = std::move(pin);
+  }
+  sets.clear();
+  for (; i < req.pages.size(); i++) {
+    const PageWrite& p = req.pages[i];
     sets.emplace_back(p.pgno, odb_.Stage(&batch, EncodePage(p.bytes)));
   }
   std::sort(sets.begin(), sets.end());
@@ -184,8 +219,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   if (req.tree) {
     tree = *req.tree;
   } else {
-    LARIX_ASSIGN_OR_RETURN(tree, trees_.Apply(req.base_tree, sets,
-                                              req.truncate_to, &batch));
+    LARIX_ASSIGN_OR_RETURN(tree, trees_.Apply(root, sets, req.truncate_to,
+                                              &batch));
   }
 
   std::lock_guard lock(commit_mu_);

@@ -301,6 +301,23 @@ TEST_P(StoreTest, ResolveRevision) {
   EXPECT_TRUE(report.ok());
 }
 
+// A commit larger than one backend batch (64 MiB of pages) is written in
+// chunks; the result is one commit with every page.
+TEST_P(StoreTest, LargeCommitIsWrittenInChunks) {
+  auto store = OpenOrDie();
+  std::vector<PageWrite> pages;
+  for (uint32_t i = 0; i < 20000; i++) pages.push_back({i, PageBytes(i)});
+  auto r = CommitOn(store.get(), "main", std::move(pages), /*sync=*/false);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*store->trees()->PageCount(r->tree), 20000u);
+  ObjectId last = *store->trees()->Get(r->tree, 19999);
+  EXPECT_EQ(*DecodePage(**store->odb()->Read(last)), PageBytes(19999));
+  size_t commits = 0;
+  ASSERT_TRUE(store->commits()->FirstParentLog(r->commit, 0,
+      [&](const ObjectId&, const Commit&) { commits++; return true; }).ok());
+  EXPECT_EQ(commits, 2u);  // the initial commit and this one
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          ::testing::Values("pack", "leveldb"));
 
