@@ -637,6 +637,14 @@ int BranchFile::Commit() {
     seen_counter_ = stored_counter + counter_offset_;
     seen_cookie_ = stored_cookie + cookie_offset_;
   }
+  if (store->in_memory()) {
+    // In-memory stores behave like SQLite's own in-memory databases, whose
+    // pager starts afresh after each commit (a running backup of one then
+    // restarts, as sqlite3_backup documents): the next transaction sees a
+    // new change counter and reloads its pages, which here are in memory.
+    counter_offset_ += 1;
+    seen_counter_ += 1;
+  }
   snap_ = head;
   seen_ref_ = head.ref;
   seen_commit_ = head.commit;

@@ -97,13 +97,6 @@ with open(result_file, "w") as f:
 
 # Test id (below the suite package) -> why it cannot pass with larix today.
 KNOWN_DIFFERENCES = {
-    "test_backup.BackupTests.test_modifying_progress":
-        "asserts that a commit to the source restarts a running backup, "
-        "which SQLite does only for its own in-memory databases (MEMDB); "
-        "larix's ':memory:' is a versioned in-memory store on the Larix VFS, "
-        "which SQLite treats like a file, and with a file the standard "
-        "module behaves as larix does (the backup is updated, not "
-        "restarted: 2 progress calls, not 3)",
 }
 
 COUNTS = ("run", "failures", "errors", "skipped", "expected_failures",
