@@ -13,6 +13,8 @@
 //                the SQL statements, their checks and their messages)
 //   history.cc   show, diff, blame (row-level, sql/row_diff.h) and the
 //                commit graph `log --graph` draws
+//   merge.cc     merge, cherry-pick, revert, reset: Larix's SQL on a
+//                connection, like refs.cc (session.h is their connection)
 //
 // Exit codes (docs/cli.md):
 //   0  success
@@ -136,6 +138,33 @@ struct TagArgs {
   std::string delete_name;
 };
 int RunTag(const TagArgs& args);
+
+struct MergeArgs {
+  std::string store;     // STORE[@target]
+  std::string source;    // the branch to merge (empty with --continue/--abort)
+  std::string into;      // --into: the target (default: STORE@x, else HEAD's)
+  std::string strategy;  // "" = fail
+  bool delete_branch = false;
+  bool continue_merge = false;  // --continue
+  bool abort_merge = false;     // --abort
+};
+int RunMerge(const MergeArgs& args);
+
+// cherry-pick (revert = false) and revert (revert = true).
+struct PickArgs {
+  std::string store;  // STORE[@branch]
+  std::string rev;
+  std::string onto;      // --onto (default: STORE@x, else HEAD's branch)
+  std::string strategy;  // "" = fail
+};
+int RunCherryPick(const PickArgs& args, bool revert);
+
+struct ResetArgs {
+  std::string store;
+  std::string branch;
+  std::string rev;
+};
+int RunReset(const ResetArgs& args);
 
 struct ShowArgs {
   std::string store;  // STORE[@branch]

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -145,6 +146,74 @@ int Main(int argc, char** argv) {
       ->excludes(tag_name);
   tag_cmd->callback([&] { run = [&] { return RunTag(tag); }; });
 
+  MergeArgs merge;
+  CLI::App* merge_cmd = AddVerb(
+      app, &verbs, "merge",
+      "Merge a branch into another (fast-forward or three-way merge "
+      "commit).",
+      "larix merge /data/shop dev --into main --strategy branch_wins");
+  merge_cmd->add_option("STORE", merge.store, "STORE or STORE@target")
+      ->required();
+  merge_cmd->add_option("SOURCE", merge.source, "Branch to merge");
+  merge_cmd->add_option("--into", merge.into,
+                        "Target branch (default: STORE@branch, else HEAD's "
+                        "branch)");
+  merge_cmd
+      ->add_option("-s,--strategy", merge.strategy,
+                   "On conflicts: fail (default), branch_wins, target_wins, "
+                   "or manual (stop and resolve them with SQL)")
+      ->check(CLI::IsMember({"branch_wins", "target_wins", "fail", "manual"}));
+  merge_cmd->add_flag("--delete-branch", merge.delete_branch,
+                      "Delete SOURCE after merging it");
+  CLI::Option* merge_continue = merge_cmd->add_flag(
+      "--continue", merge.continue_merge,
+      "Commit a manual merge whose conflicts are resolved");
+  CLI::Option* merge_abort = merge_cmd->add_flag(
+      "--abort", merge.abort_merge, "Give up a manual merge in progress");
+  merge_continue->excludes(merge_abort);
+  merge_cmd->callback([&] { run = [&] { return RunMerge(merge); }; });
+
+  PickArgs pick;
+  CLI::App* pick_cmd = AddVerb(
+      app, &verbs, "cherry-pick",
+      "Apply the change one commit made to a branch, as a new commit.",
+      "larix cherry-pick /data/shop dev~2 --onto main");
+  PickArgs revert;
+  CLI::App* revert_cmd = AddVerb(
+      app, &verbs, "revert",
+      "Undo the change one commit made, as a new commit on a branch.",
+      "larix revert /data/shop 3f2a9c --onto main");
+  for (auto [cmd, args] : {std::pair{pick_cmd, &pick},
+                           std::pair{revert_cmd, &revert}}) {
+    cmd->add_option("STORE", args->store, "STORE or STORE@branch")
+        ->required();
+    cmd->add_option("REV", args->rev,
+                    "Commit: branch, tag, id prefix, with ^ or ~N")
+        ->required();
+    cmd->add_option("--onto", args->onto,
+                    "Branch to commit on (default: STORE@branch, else "
+                    "HEAD's branch)");
+    cmd->add_option("-s,--strategy", args->strategy,
+                    "On conflicts: fail (default), branch_wins (the "
+                    "commit's side), target_wins")
+        ->check(CLI::IsMember({"branch_wins", "target_wins", "fail"}));
+  }
+  pick_cmd->callback([&] { run = [&] { return RunCherryPick(pick, false); }; });
+  revert_cmd->callback(
+      [&] { run = [&] { return RunCherryPick(revert, true); }; });
+
+  ResetArgs reset;
+  CLI::App* reset_cmd = AddVerb(
+      app, &verbs, "reset",
+      "Move a branch to another commit (its old head stays in the reflog).",
+      "larix reset /data/shop main main~2");
+  reset_cmd->add_option("STORE", reset.store, "Store directory")->required();
+  reset_cmd->add_option("BRANCH", reset.branch, "Branch to move")->required();
+  reset_cmd->add_option("REV", reset.rev,
+                        "Commit: branch, tag, id prefix, with ^ or ~N")
+      ->required();
+  reset_cmd->callback([&] { run = [&] { return RunReset(reset); }; });
+
   ShowArgs show;
   CLI::App* show_cmd = AddVerb(
       app, &verbs, "show",
@@ -260,8 +329,8 @@ int Main(int argc, char** argv) {
   } else if (argc == 1) {
     std::fprintf(stderr,
                  "larix: a command is required: init, sql, log, branch, "
-                 "tag, show, diff, blame, import, export, fsck or gc (see "
-                 "'larix --help')\n");
+                 "tag, merge, cherry-pick, revert, reset, show, diff, "
+                 "blame, import, export, fsck or gc (see 'larix --help')\n");
     return kExitUsage;
   }
 

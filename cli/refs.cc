@@ -1,16 +1,11 @@
 // The verbs branch and tag (see commands.h).
 //
-// Both work through a SQL connection with Larix's own statements (CREATE /
-// DROP / ALTER DATABASE BRANCH, CREATE / DROP TAG) and tables
-// (pg_database_branches(), larix_tags), translated exactly as `larix sql`
-// translates them.  So there is one path for a branch operation whether it
-// comes from SQL, Python or this command: the same checks, the same atomic
-// ref transaction, the same error messages.
-//
-// The connection is opened on the branch the user names (STORE@branch or
-// --branch), else on the one the store's HEAD points at, else (HEAD names
-// a branch that was renamed or dropped) on the first branch there is; the
-// Engine is acquired first so that the store is opened once.
+// Both work through a SQL connection (cli/session.h) with Larix's own
+// statements (CREATE / DROP / ALTER DATABASE BRANCH, CREATE / DROP TAG) and
+// tables (pg_database_branches(), larix_tags), translated exactly as
+// `larix sql` translates them.  So there is one path for a branch operation
+// whether it comes from SQL, Python or this command: the same checks, the
+// same atomic ref transaction, the same error messages.
 
 #include <sqlite3.h>
 
@@ -23,6 +18,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "larix/database.h"
 #include "larix/store.h"
 #include "sql/branches.h"
@@ -31,112 +27,6 @@
 
 namespace larix::cli {
 namespace {
-
-using Row = std::vector<std::optional<std::string>>;
-
-// A connection on a store for the duration of one verb.
-class Session {
- public:
-  ~Session() {
-    if (db_ != nullptr) sqlite3_close(db_);
-  }
-
-  // Opens `spec` (and/or `flag`, a --branch) as described at the top.
-  Status Open(const std::string& spec_text, const std::string& flag) {
-    StoreSpec spec = ParseStoreSpec(spec_text);
-    Result<std::string> named = ChooseBranch(spec, flag);
-    if (!named.ok()) return named.status();
-    if (spec.path.empty()) return Status::InvalidArgument("no store path given");
-    Result<std::shared_ptr<Engine>> engine =
-        Engine::Acquire(spec.path, /*create=*/false);
-    if (!engine.ok()) return engine.status();
-    engine_ = *engine;
-    head_branch_ = DefaultBranch(engine_->store());
-    branch_ = *named;
-    if (branch_.empty()) {
-      branch_ = head_branch_;
-      if (!engine_->ReadHead(branch_).ok()) {
-        std::vector<BranchInfo> branches;
-        LARIX_RETURN_IF_ERROR(ListBranches(engine_.get(), &branches));
-        auto it = std::find_if(branches.begin(), branches.end(),
-                               [](const BranchInfo& b) {
-                                 return b.kind == "branch";
-                               });
-        if (it == branches.end()) {
-          return Status::NotFound("the store at " + spec.path +
-                                  " has no branches");
-        }
-        branch_ = it->name;
-      }
-    }
-    OpenOptions options;
-    options.branch = branch_;
-    options.create = false;
-    return OpenDatabase(spec.path, options, &db_);
-  }
-
-  // Runs one statement, Larix's SQL included, binding `params` as text to
-  // ?1, ?2, ...; appends its rows (NULL as nullopt) to *rows if given.
-  // Errors carry SQLite's (so Larix's) message.
-  Status Run(const std::string& sql, const std::vector<std::string>& params = {},
-             std::vector<Row>* rows = nullptr) {
-    LARIX_ASSIGN_OR_RETURN(Translation t, TranslateStatement(db_, sql));
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, t.sql.c_str(), -1, &stmt, nullptr) !=
-        SQLITE_OK) {
-      return Status::InvalidArgument(sqlite3_errmsg(db_));
-    }
-    int count = sqlite3_bind_parameter_count(stmt);
-    for (int j = 1; j <= count; j++) {
-      size_t origin = t.parameter_origin.empty()
-                          ? j
-                          : static_cast<size_t>(t.parameter_origin[j - 1]);
-      if (origin >= 1 && origin <= params.size()) {
-        sqlite3_bind_text(stmt, j, params[origin - 1].c_str(), -1,
-                          SQLITE_TRANSIENT);
-      }
-    }
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      if (rows == nullptr) continue;
-      Row row;
-      for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-        const unsigned char* v = sqlite3_column_text(stmt, i);
-        if (v == nullptr) {
-          row.push_back(std::nullopt);
-        } else {
-          row.push_back(std::string(reinterpret_cast<const char*>(v)));
-        }
-      }
-      rows->push_back(std::move(row));
-    }
-    Status s;
-    if (rc != SQLITE_DONE) {
-      std::string message = sqlite3_errmsg(db_);
-      s = rc == SQLITE_BUSY ? Status::Busy(message)
-                            : Status::InvalidArgument(message);
-    }
-    sqlite3_finalize(stmt);
-    return s;
-  }
-
-  Store* store() { return engine_->store(); }
-  // The branch the connection is on, and the one HEAD names.
-  const std::string& branch() const { return branch_; }
-  const std::string& head_branch() const { return head_branch_; }
-
- private:
-  std::shared_ptr<Engine> engine_;
-  sqlite3* db_ = nullptr;
-  std::string branch_;
-  std::string head_branch_;
-};
-
-std::string Value(const std::optional<std::string>& v) { return v ? *v : ""; }
-
-std::string Short(const std::optional<std::string>& hex) {
-  return hex ? hex->substr(0, 12) : std::string("(none)");
-}
 
 struct BranchRow {
   std::string name, parent, head, kind, alias_of;

@@ -846,11 +846,26 @@ Result<MergePolicy> ParseMergePolicy(const std::string& name) {
       "' (use branch_wins, target_wins, fail or manual)");
 }
 
+// Busy if a manual merge into `target` is in progress: until it is
+// continued or aborted, nothing else may commit to the target.
+Status CheckNoMergeInProgress(Engine* engine, const std::string& target) {
+  LARIX_ASSIGN_OR_RETURN(std::string ref, engine->ResolveBranchRef(target));
+  std::string short_name(ShortRefName(ref));
+  if (engine->store()->refs()->Read(kMergingPrefix + short_name).ok()) {
+    return Status::Busy("a merge into '" + short_name +
+                        "' is in progress: continue it with "
+                        "larix_merge_continue() or abort it with "
+                        "larix_merge_abort()");
+  }
+  return Status::OK();
+}
+
 Status MergeBranch(Engine* engine, const std::string& source,
                    const std::string& target, MergePolicy policy,
                    MergeResult* result) {
   *result = MergeResult();
   Store* store = engine->store();
+  LARIX_RETURN_IF_ERROR(CheckNoMergeInProgress(engine, target));
   LARIX_ASSIGN_OR_RETURN(BranchHead src, engine->ReadHead(source));
   if (src.read_only) {
     return Status::InvalidArgument("'" + source + "' is not a branch");
@@ -999,6 +1014,7 @@ Status PickOrRevert(Engine* engine, const std::string& target,
                     MergeResult* result) {
   *result = MergeResult();
   Store* store = engine->store();
+  LARIX_RETURN_IF_ERROR(CheckNoMergeInProgress(engine, target));
   LARIX_ASSIGN_OR_RETURN(ObjectId commit, store->ResolveRevision(rev));
   LARIX_ASSIGN_OR_RETURN(auto c, store->commits()->Load(commit));
   ObjectId parent = c->parents.empty() ? ObjectId() : c->parents[0];

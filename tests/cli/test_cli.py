@@ -21,8 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LARIX = os.environ.get("LARIX_BIN", str(ROOT / "build" / "larix"))
-VERBS = ["init", "sql", "log", "branch", "tag", "show", "diff", "blame",
-         "import", "export", "fsck", "gc"]
+VERBS = ["init", "sql", "log", "branch", "tag", "merge", "cherry-pick",
+         "revert", "reset", "show", "diff", "blame", "import", "export", "fsck",
+         "gc"]
 
 
 def run(*args, input=None, check=None, env=None):
@@ -122,6 +123,11 @@ def test_top_level_help_and_version():
         ["tag", "s", "-d", "a", "b"],
         ["diff", "s"],
         ["blame", "s"],
+        ["merge", "s", "dev", "--strategy", "bogus"],
+        ["merge", "s", "--continue", "--abort"],
+        ["cherry-pick", "s"],
+        ["revert", "s", "main", "--strategy", "manual"],
+        ["reset", "s", "main"],
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args, tmp_path):
@@ -620,6 +626,227 @@ def test_blame(shop):
     missing = run("blame", shop, "nope")
     assert missing.returncode == 1
     assert one_error_line(missing) == "larix: no such table: nope (at main)"
+
+
+# --- merge / cherry-pick / revert / reset -----------------------------------------
+
+
+def values(store, sql):
+    """The first column of `sql`'s rows on STORE[@branch], as strings."""
+    out = run("sql", store, "--format", "json", "-c", sql, check=0).stdout
+    return [str(next(iter(row.values()))) for row in json.loads(out)]
+
+
+def head(store, branch="main"):
+    return oneline_log(store, "--branch", branch)[0][0]
+
+
+@pytest.fixture
+def conflicting(store):
+    """t(id, a): main set row 1 to 'ours', branch side set it to 'theirs';
+    side also added row 2."""
+    run("sql", store, "-c",
+        "create table t(id integer primary key, a);"
+        "insert into t values (1, 'x')", check=0)
+    run("branch", store, "side", check=0)
+    run("sql", f"{store}@side", "-c",
+        "update t set a = 'theirs' where id = 1; insert into t values (2, 'new')",
+        check=0)
+    run("sql", store, "-c", "update t set a = 'ours' where id = 1", check=0)
+    return store
+
+
+def test_merge_fast_forward_and_up_to_date(store):
+    run("sql", store, "-c",
+        "create table t(id integer primary key, v); insert into t values (1, 'a')",
+        check=0)
+    run("branch", store, "dev", check=0)
+    run("sql", f"{store}@dev", "-c", "insert into t values (2, 'b')", check=0)
+    dev = head(store, "dev")
+    assert run("merge", store, "dev", check=0).stdout == \
+        f"Fast-forward main to {dev}\n"
+    assert head(store) == dev
+    assert values(store, "select v from t order by id") == ["a", "b"]
+    assert run("merge", store, "dev", check=0).stdout == "Already up to date\n"
+    # --into, STORE@target and --delete-branch.
+    run("branch", store, "feature", check=0)
+    run("sql", f"{store}@feature", "-c", "insert into t values (3, 'c')", check=0)
+    feature = head(store, "feature")
+    out = run("merge", store, "feature", "--into", "dev", "--delete-branch",
+              check=0).stdout
+    assert out == f"Fast-forward dev to {feature}\nDeleted branch feature (was {feature})\n"
+    assert run("branch", store, check=0).stdout == "  dev\n* main\n"
+    assert run("merge", f"{store}@main", "dev", check=0).stdout == \
+        f"Fast-forward main to {feature}\n"
+    missing = run("merge", store, "nope")
+    assert missing.returncode == 1 and one_error_line(missing).startswith("larix: ")
+    assert "nope" in missing.stderr
+    disagree = run("merge", f"{store}@main", "dev", "--into", "dev")
+    assert disagree.returncode == 1
+    assert one_error_line(disagree) == \
+        "larix: two branches given: 'main' (after '@') and 'dev' (--into)"
+    no_source = run("merge", store)
+    assert no_source.returncode == 1
+    assert "name the SOURCE branch" in one_error_line(no_source)
+
+
+def test_merge_three_way(shop):
+    main = head(shop)
+    dev = head(shop, "dev")
+    out = run("merge", shop, "dev", check=0).stdout
+    m = re.fullmatch(rf"Merged dev into main: commit ({HEX12})\n", out)
+    assert m, out
+    assert head(shop) == m.group(1)
+    full = run("log", shop, "-n", "1", check=0).stdout.splitlines()
+    merge_line = next(l for l in full if l.startswith("Merge: "))
+    assert merge_line.split()[1:] == [main, dev] or \
+        [p[:12] for p in merge_line.split()[1:]] == [main, dev]
+    assert values(shop, "select id || ':' || total from orders order by id") == \
+        ["1:10.0", "2:25.0", "4:40.0", "5:50.0"]
+    assert run("merge", shop, "dev", check=0).stdout == "Already up to date\n"
+
+
+def test_merge_conflict_fails_with_the_conflicts(conflicting):
+    store = conflicting
+    before = head(store)
+    for extra in ([], ["--strategy", "fail"]):
+        proc = run("merge", store, "side", *extra)
+        assert proc.returncode == 1 and proc.stdout == ""
+        line = one_error_line(proc)
+        assert line.startswith("larix: 1 conflict: t key 1 column a"), line
+        assert "'ours'" in line and "'theirs'" in line
+        assert head(store) == before
+    out = run("merge", store, "side", "--strategy", "target_wins", check=0).stdout
+    assert out.startswith("Merged side into main: commit ")
+    assert values(store, "select a from t order by id") == ["ours", "new"]
+
+
+def test_merge_strategy_branch_wins(conflicting):
+    run("merge", conflicting, "side", "-s", "branch_wins", check=0)
+    assert values(conflicting, "select a from t order by id") == ["theirs", "new"]
+
+
+def test_manual_merge_then_continue(conflicting):
+    store = conflicting
+    before = head(store)
+    proc = run("merge", store, "side", "--strategy", "manual")
+    assert proc.returncode == 1
+    assert one_error_line(proc) == \
+        "larix: merge of side into main stopped with 1 conflict to resolve"
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "Merge of side into main stopped: 1 conflict in 1 table"
+    assert lines[1] == "  t  1 conflict  (larix_conflicts_t)"
+    assert f"larix merge {store}@main --continue" in proc.stdout
+    assert f"larix merge {store}@main --abort" in proc.stdout
+    assert head(store) == before  # nothing committed yet
+    # The merge state: clean changes in, the conflict in its table.
+    assert values(store, "select a from t order by id") == ["ours", "new"]
+    assert run("sql", store, "--format", "csv", "-c",
+               "select key, base_a, our_a, their_a from larix_conflicts_t",
+               check=0).stdout.splitlines()[1] == "1,x,ours,theirs"
+    early = run("merge", store, "--continue")
+    assert early.returncode == 1
+    assert "conflicts remain (1 in larix_conflicts_t)" in one_error_line(early)
+    for args in (["merge", store, "side"], ["cherry-pick", store, "side"]):
+        busy = run(*args)
+        assert busy.returncode == 1 and busy.stdout == ""
+        assert one_error_line(busy).startswith(
+            "larix: a merge into 'main' is in progress: finish it with "
+            f"'larix merge {store}@main --continue'")
+    run("sql", store, "-c",
+        "update t set a = 'both' where id = 1; delete from larix_conflicts_t",
+        check=0)
+    out = run("merge", store, "--continue", check=0).stdout
+    m = re.fullmatch(rf"Merged side into main: commit ({HEX12})\n", out)
+    assert m, out
+    assert head(store) == m.group(1)
+    assert values(store, "select a from t order by id") == ["both", "new"]
+    assert values(store, "select parents from larix_log limit 1")[0].count(" ") == 1
+    assert values(store, "select count(*) from sqlite_master "
+                         "where name like 'larix_conflicts%'") == ["0"]
+    assert run("merge", store, "side", check=0).stdout == "Already up to date\n"
+    again = run("merge", store, "--continue")
+    assert again.returncode == 1
+    assert one_error_line(again) == "larix: no merge into 'main' is in progress"
+
+
+def test_manual_merge_abort(conflicting):
+    store = conflicting
+    before = head(store)
+    assert run("merge", store, "side", "--strategy", "manual").returncode == 1
+    assert run("merge", store, "--abort", check=0).stdout == \
+        f"Aborted the merge into main; main stays at {before}\n"
+    assert head(store) == before
+    assert values(store, "select a from t order by id") == ["ours"]
+    gone = run("sql", store, "-c", "select * from larix_conflicts")
+    assert gone.returncode == 1
+    again = run("merge", store, "--abort")
+    assert again.returncode == 1
+    assert one_error_line(again) == "larix: no merge into 'main' is in progress"
+    both = run("merge", store, "--continue", "--abort")
+    assert both.returncode == 2 and one_error_line(both).startswith("larix: ")
+    extra = run("merge", store, "side", "--continue")
+    assert extra.returncode == 1
+    assert "--continue takes no SOURCE" in one_error_line(extra)
+
+
+def test_cherry_pick_revert_and_reset(store):
+    run("sql", store, "-c",
+        "create table t(id integer primary key, v); insert into t values (1, 'a')",
+        check=0)
+    run("branch", store, "side", check=0)
+    run("sql", f"{store}@side", "-c", "insert into t values (2, 'picked')", check=0)
+    run("sql", f"{store}@side", "-c", "insert into t values (3, 'not picked')",
+        check=0)
+    pick = head(store, "side~1")
+    out = run("cherry-pick", store, "side~1", check=0).stdout
+    m = re.fullmatch(rf"Cherry-picked {pick} onto main: commit ({HEX12})\n", out)
+    assert m, out
+    assert head(store) == m.group(1)
+    assert oneline_log(store)[0][2].startswith("Cherry-pick ")
+    assert values(store, "select v from t order by id") == ["a", "picked"]
+
+    run("sql", store, "-c", "update t set v = 'oops' where id = 1", check=0)
+    oops = head(store)
+    run("sql", store, "-c", "insert into t values (4, 'later')", check=0)
+    out = run("revert", store, oops, check=0).stdout
+    m = re.fullmatch(rf"Reverted {oops} on main: commit ({HEX12})\n", out)
+    assert m, out
+    assert oneline_log(store)[0][2].startswith("Revert ")
+    assert values(store, "select v from t order by id") == ["a", "picked", "later"]
+
+    # --onto: another branch; a conflict under the default policy fails.
+    out = run("cherry-pick", store, oops, "--onto", "side", check=0).stdout
+    assert re.fullmatch(rf"Cherry-picked {oops} onto side: commit {HEX12}\n", out)
+    assert values(f"{store}@side", "select v from t order by id") == \
+        ["oops", "picked", "not picked"]
+    run("sql", f"{store}@side", "-c", "update t set v = 'side' where id = 1",
+        check=0)
+    clash = run("revert", f"{store}@side", oops)
+    assert clash.returncode == 1 and clash.stdout == ""
+    assert one_error_line(clash).startswith("larix: 1 conflict: t key 1 column v")
+    run("revert", f"{store}@side", oops, "--strategy", "target_wins", check=0)
+    assert values(f"{store}@side", "select v from t where id = 1") == ["side"]
+
+    # reset: old -> new head.
+    now = head(store)
+    assert run("reset", store, "main", oops, check=0).stdout == \
+        f"Reset main: {now} -> {oops}\n"
+    assert head(store) == oops
+    assert values(store, "select v from t order by id") == ["oops", "picked"]
+    assert run("reset", store, "main", now, check=0).stdout == \
+        f"Reset main: {oops} -> {now}\n"
+
+    for args, message in (
+        (["cherry-pick", store, "nope"], "no branch, tag or commit named 'nope'"),
+        (["revert", store, "main", "--onto", "nope"], "nope"),
+        (["reset", store, "main", "nope"], "no branch, tag or commit named 'nope'"),
+        (["reset", store, "nope", "main"], "nope"),
+    ):
+        proc = run(*args)
+        assert proc.returncode == 1, args
+        line = one_error_line(proc)
+        assert line.startswith("larix: ") and message in line, (args, line)
 
 
 # --- import / export ----------------------------------------------------------

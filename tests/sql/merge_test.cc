@@ -555,6 +555,9 @@ TEST_F(MergeTest, ManualMergeCanBeAborted) {
   EXPECT_NE(RunLarix(db_, "MERGE DATABASE BRANCH side INTO main WITH "
                           "(conflict_resolution = 'manual')"),
             "");  // one merge at a time
+  std::string busy = RunLarix(db_, "MERGE DATABASE BRANCH side INTO main WITH "
+                                   "(conflict_resolution = 'branch_wins')");
+  EXPECT_NE(busy.find("is in progress"), std::string::npos) << busy;
   Larix(db_, "SELECT larix_merge_abort(NULL)");
   EXPECT_EQ(ScalarLarix(db_, "SELECT a FROM t"), "ours");
   EXPECT_NE(RunLarix(db_, "SELECT * FROM larix_conflicts"), "");
