@@ -5,6 +5,9 @@
 #include <cstring>
 
 #include "objects/commit_graph.h"
+#include "objects/object_format.h"
+#include "objects/odb.h"
+#include "objects/page_tree.h"
 #include "refs/ref_db.h"
 #include "refs/ref_name.h"
 
@@ -115,6 +118,49 @@ Result<BranchHead> Engine::ReadHead(const std::string& branch) {
   std::lock_guard lock(mu_);
   heads_[branch] = {version, head};
   return head;
+}
+
+Result<std::shared_ptr<const SnapshotInfo>> Engine::Describe(
+    const ObjectId& tree) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = snapshots_.find(tree);
+    if (it != snapshots_.end()) return it->second;
+  }
+  auto info = std::make_shared<SnapshotInfo>();
+  LARIX_ASSIGN_OR_RETURN(info->page_count, store_->trees()->PageCount(tree));
+  if (info->page_count > 0) {
+    LARIX_ASSIGN_OR_RETURN(ObjectId id, store_->trees()->Get(tree, 0));
+    if (id.IsNull()) {
+      return Status::Corruption("tree " + tree.ToHex() + " has no page 1");
+    }
+    LARIX_ASSIGN_OR_RETURN(info->page1, store_->odb()->Read(id));
+    LARIX_ASSIGN_OR_RETURN(std::string_view page, DecodePage(*info->page1));
+    if (page.size() < 100) {
+      return Status::Corruption("page 1 of tree " + tree.ToHex() +
+                                " is shorter than a database header");
+    }
+    auto u = reinterpret_cast<const unsigned char*>(page.data());
+    uint32_t size = uint32_t{u[16]} << 8 | u[17];
+    info->page_size = size == 1 ? 65536 : size;
+    if (info->page_size != page.size()) {
+      return Status::Corruption("page 1 of tree " + tree.ToHex() +
+                                " declares page size " +
+                                std::to_string(info->page_size) +
+                                " but holds " + std::to_string(page.size()) +
+                                " bytes");
+    }
+    auto be32 = [&](int at) {
+      return uint32_t{u[at]} << 24 | uint32_t{u[at + 1]} << 16 |
+             uint32_t{u[at + 2]} << 8 | u[at + 3];
+    };
+    info->stored_counter = be32(24);
+    info->stored_cookie = be32(40);
+  }
+  std::lock_guard lock(mu_);
+  if (snapshots_.size() >= 256) snapshots_.clear();
+  snapshots_[tree] = info;
+  return std::shared_ptr<const SnapshotInfo>(info);
 }
 
 bool Engine::TryAcquireWriter(const std::string& ref, const void* owner) {

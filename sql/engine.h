@@ -46,6 +46,16 @@ inline constexpr char kCommitSpecPrefix[] = "commit:";
 inline constexpr char kMergingPrefix[] = "refs/merging/";
 inline constexpr char kMergeSourcePrefix[] = "refs/merge-sources/";
 
+// What a snapshot's VFS file needs to know about its commit, computed once
+// per commit (Engine::Describe) rather than at every read transaction.
+struct SnapshotInfo {
+  uint32_t page_count = 0;
+  uint32_t page_size = 0;                 // 0: empty database
+  std::shared_ptr<const std::string> page1;  // canonical page object
+  uint32_t stored_counter = 0;            // header bytes 24..27
+  uint32_t stored_cookie = 0;             // header bytes 40..43
+};
+
 class Engine {
  public:
   // The Engine for the store at `path` (or, for names starting with
@@ -80,6 +90,10 @@ class Engine {
   // The ref a name means, without reading its value: aliases followed.
   Result<std::string> ResolveBranchRef(const std::string& branch);
 
+  // The SnapshotInfo of `tree` (cached; trees are immutable).  Corruption
+  // for a malformed page 1.
+  Result<std::shared_ptr<const SnapshotInfo>> Describe(const ObjectId& tree);
+
   // The writer token of a branch (rule 1).  Non-blocking.
   bool TryAcquireWriter(const std::string& ref, const void* owner);
   void ReleaseWriter(const std::string& ref, const void* owner);
@@ -96,6 +110,7 @@ class Engine {
     BranchHead head;
   };
   std::map<std::string, CachedHead> heads_;  // by the name asked for
+  std::map<ObjectId, std::shared_ptr<const SnapshotInfo>> snapshots_;
 };
 
 }  // namespace larix

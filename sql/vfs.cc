@@ -200,6 +200,7 @@ class BranchFile {
   // for a page beyond the end).
   Status ReadStoredPage(uint32_t pgno, std::string* out);
   Status BeginSnapshot();
+  void PresentHeader(char* dst, uint32_t in_page, int n) const;
   Status AdoptSnapshot(const BranchHead& head, bool transient);
   Result<bool> DescendsLinearly(const ObjectId& from, const ObjectId& to);
   int Commit();
@@ -225,6 +226,7 @@ class BranchFile {
   BranchHead snap_;
   uint32_t base_pages_ = 0;
   uint32_t page_size_ = 0;  // 0: empty database, size not known yet
+  std::shared_ptr<const SnapshotInfo> info_;  // of snap_.tree
   std::unique_ptr<Store::Pin> pin_;
 
   // The write overlay: non-empty only while writer_.
@@ -257,6 +259,11 @@ Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
   auto it = dirty_.find(pgno);
   if (it != dirty_.end()) {
     *out = it->second;
+    return Status::OK();
+  }
+  if (pgno == 0 && info_ && info_->page1 && base_pages_ > 0 &&
+      !(truncated_to_ && *truncated_to_ == 0)) {
+    out->assign(info_->page1->data() + kObjectHeaderSize, page_size_);
     return Status::OK();
   }
   out->assign(page_size_, '\0');
@@ -303,31 +310,11 @@ Status BranchFile::AdoptSnapshot(const BranchHead& head, bool transient) {
   snap_ = head;
   dirty_.clear();
   truncated_to_.reset();
-  LARIX_ASSIGN_OR_RETURN(base_pages_, store->trees()->PageCount(head.tree));
-  page_size_ = 0;
-  uint32_t stored_counter = 0, stored_cookie = 0;
-  if (base_pages_ > 0) {
-    LARIX_ASSIGN_OR_RETURN(ObjectId id, store->trees()->Get(head.tree, 0));
-    if (id.IsNull()) {
-      return Status::Corruption("commit " + head.commit.ToHex() +
-                                " has no page 1");
-    }
-    LARIX_ASSIGN_OR_RETURN(Odb::Object obj, store->odb()->Read(id));
-    LARIX_ASSIGN_OR_RETURN(std::string_view page, DecodePage(*obj));
-    if (page.size() < 100) {
-      return Status::Corruption("page 1 of commit " + head.commit.ToHex() +
-                                " is shorter than a database header");
-    }
-    page_size_ = HeaderPageSize(page.data());
-    if (page_size_ != page.size()) {
-      return Status::Corruption("page 1 of commit " + head.commit.ToHex() +
-                                " declares page size " +
-                                std::to_string(page_size_) + " but holds " +
-                                std::to_string(page.size()) + " bytes");
-    }
-    stored_counter = GetBE32(page.data() + kCounterOffset);
-    stored_cookie = GetBE32(page.data() + kCookieOffset);
-  }
+  LARIX_ASSIGN_OR_RETURN(info_, engine_->Describe(head.tree));
+  base_pages_ = info_->page_count;
+  page_size_ = info_->page_size;
+  uint32_t stored_counter = info_->stored_counter;
+  uint32_t stored_cookie = info_->stored_cookie;
   if (transient) return Status::OK();
 
   if (seen_any_ && (head.ref != seen_ref_ || head.commit != seen_commit_)) {
@@ -375,8 +362,7 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
     return SQLITE_IOERR_SHORT_READ;
   }
   uint32_t npages = EffectivePageCount();
-  std::string page;
-  int rc = SQLITE_OK;
+  Store* store = engine_->store();
   while (amt > 0) {
     uint64_t pgno64 = static_cast<uint64_t>(offset) / page_size_;
     uint32_t in_page = static_cast<uint32_t>(offset % page_size_);
@@ -386,23 +372,56 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
       return SQLITE_IOERR_SHORT_READ;
     }
     uint32_t pgno = static_cast<uint32_t>(pgno64);
-    Status s = ReadStoredPage(pgno, &page);
-    if (!s.ok()) return Fail(s, SQLITE_IOERR_READ);
-    if (pgno == 0) {
-      // The version-valid-for number (92..95) is a copy of the change
-      // counter SQLite compares with it, so it shifts with it.
-      for (int at : {kCounterOffset, kVersionValidFor}) {
-        PutBE32(page.data() + at, GetBE32(page.data() + at) + counter_offset_);
+    // The page's bytes, without copying them anywhere but into `dst`.
+    const char* src = nullptr;
+    Odb::Object holder;
+    auto dirty = dirty_.find(pgno);
+    if (dirty != dirty_.end()) {
+      src = dirty->second.data();
+    } else if (pgno == 0 && info_ && info_->page1) {
+      src = info_->page1->data() + kObjectHeaderSize;
+    } else if (pgno < base_pages_ && !(truncated_to_ && pgno >= *truncated_to_)) {
+      Result<ObjectId> id = store->trees()->Get(snap_.tree, pgno);
+      if (!id.ok()) return Fail(id.status(), SQLITE_IOERR_READ);
+      if (!id->IsNull()) {
+        Result<Odb::Object> obj = store->odb()->Read(*id);
+        if (!obj.ok()) return Fail(obj.status(), SQLITE_IOERR_READ);
+        if ((*obj)->size() != kObjectHeaderSize + page_size_) {
+          return Fail(Status::Corruption(
+                          "page " + std::to_string(pgno + 1) + " (" +
+                          id->ToHex() + ") is not " +
+                          std::to_string(page_size_) + " bytes"),
+                      SQLITE_IOERR_READ);
+        }
+        holder = std::move(obj).value();
+        src = holder->data() + kObjectHeaderSize;
       }
-      PutBE32(page.data() + kCookieOffset,
-              GetBE32(page.data() + kCookieOffset) + cookie_offset_);
     }
-    memcpy(dst, page.data() + in_page, n);
+    if (src != nullptr) {
+      memcpy(dst, src + in_page, n);
+    } else {
+      memset(dst, 0, n);
+    }
+    if (pgno == 0) PresentHeader(dst, in_page, n);
     dst += n;
     amt -= n;
     offset += n;
   }
-  return rc;
+  return SQLITE_OK;
+}
+
+// Shifts the header fields of page 1 that [in_page, in_page + n) covers,
+// in `dst` (which holds those bytes), from stored to presented values.
+void BranchFile::PresentHeader(char* dst, uint32_t in_page, int n) const {
+  for (auto [at, offset] : {std::pair{kCounterOffset, counter_offset_},
+                            std::pair{kVersionValidFor, counter_offset_},
+                            std::pair{kCookieOffset, cookie_offset_}}) {
+    if (in_page <= static_cast<uint32_t>(at) &&
+        in_page + n >= static_cast<uint32_t>(at) + 4) {
+      char* p = dst + (at - in_page);
+      PutBE32(p, GetBE32(p) + offset);
+    }
+  }
 }
 
 int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
@@ -413,10 +432,14 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
   }
   const char* src = static_cast<const char*>(buf);
   if (page_size_ == 0) {
-    // The first write to an empty database is page 1, whole.
-    if (offset != 0 || amt < 512 || HeaderPageSize(src) != (uint32_t)amt) {
-      return Fail(Status::IOError("first write to an empty database must be "
-                                  "page 1"),
+    // An empty database learns its page size from the first write: SQLite
+    // writes whole pages, page 1 or (when its cache spills before the
+    // commit) any other, always page-aligned.
+    bool power_of_two = amt >= 512 && amt <= 65536 && (amt & (amt - 1)) == 0;
+    if (!power_of_two || offset % amt != 0 ||
+        (offset == 0 && HeaderPageSize(src) != static_cast<uint32_t>(amt))) {
+      return Fail(Status::IOError("first write to an empty database is not a "
+                                  "whole page"),
                   SQLITE_IOERR_WRITE);
     }
     page_size_ = amt;

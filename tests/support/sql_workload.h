@@ -45,15 +45,18 @@
 // message, every result row (typed: integer, real bit-exact, text, blob,
 // null), sqlite3_changes64(), sqlite3_total_changes64(),
 // sqlite3_last_insert_rowid() and the autocommit state.  A second
-// connection per target interleaves reads (and, with a WAL reference,
+// connection per target interleaves reads (with a WAL reference, also
 // long read transactions whose snapshot must hold while the writer
-// commits).  At the end: a full dump (every table's rows in order, and
-// sqlite_schema) through writers and readers, PRAGMA integrity_check, then
-// the on-disk store is closed, fsck'ed, reopened and dumped again.
+// commits) and, between transactions, writes of its own, which the first
+// connection must then see (its page cache and schema are stale).  At the
+// end: a full dump (every table's rows in order, and sqlite_schema)
+// through writers and readers, PRAGMA integrity_check, then the on-disk
+// store is closed, fsck'ed, reopened and dumped again.
 //
 // The statement stream is written to script.sql in the work directory
-// (reader statements as "-- reader:" comments).  On failure the directory
-// is kept and the message names the seed, the statement index, the
+// (the second connection's statements as "-- conn2:" comments).  On
+// failure the directory is kept and the message names the seed, the
+// statement index, the
 // statement and the script, which replays in the sqlite3 shell.
 
 #ifndef LARIX_TESTS_SUPPORT_SQL_WORKLOAD_H_
@@ -71,6 +74,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -410,6 +414,27 @@ inline SchemaModel ReadSchema(sqlite3* db) {
   return m;
 }
 
+// The model as one string, to compare what two connections see.
+inline std::string Fingerprint(const SchemaModel& m) {
+  std::string out;
+  for (const auto& t : m.tables) {
+    out += "table " + t.name + (t.without_rowid ? " wr" : "") +
+           (t.strict ? " strict" : "") + " rows=" + std::to_string(t.rows) +
+           ":";
+    for (const auto& c : t.columns) {
+      out += " " + c.name + "/" + c.type + "/" + std::to_string(c.notnull) +
+             std::to_string(c.pk) + std::to_string(c.generated);
+    }
+    out += "\n";
+  }
+  for (const auto& i : m.indexes) out += "index " + i + "\n";
+  for (const auto& v : m.views) {
+    out += "view " + v.name + " " + std::to_string(v.columns) + "\n";
+  }
+  for (const auto& t : m.triggers) out += "trigger " + t + "\n";
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // The generator.
 
@@ -441,6 +466,22 @@ class WorkloadGenerator {
   // A read-only statement (a query) for a second connection.
   Statement NextQuery() { return Query(); }
 
+  // A write in autocommit mode (DML or DDL, never transaction control) for
+  // a second connection; feed its outcome to Observe() like Next()'s.
+  Statement NextForSecondConnection() {
+    if (schema_.tables.empty()) return pending_ = CreateTable();
+    switch (rng_.Uniform(8)) {
+      case 0: pending_ = CreateIndex(); break;
+      case 1: pending_ = AlterTable(); break;
+      case 2: pending_ = Upsert(); break;
+      case 3: pending_ = Delete(); break;
+      case 4:
+      case 5: pending_ = Update(); break;
+      default: pending_ = Insert();
+    }
+    return pending_;
+  }
+
   // Feeds back what the statement from Next() did on the reference
   // connection `ref`, which the model re-reads.
   void Observe(sqlite3* ref, const Outcome& out) {
@@ -460,15 +501,18 @@ class WorkloadGenerator {
     }
     in_txn_ = !out.autocommit;
     if (!in_txn_) savepoints_.clear();
+    if (kind == "delete_trim" && !out.ok()) trim_failed_ = true;
     // ALTER TABLE re-parses the whole schema and names the view or trigger
     // that no longer compiles; drop that one next.
     for (const char* what : {"error in view ", "error in trigger "}) {
       size_t at = out.error.find(what);
       if (at != std::string::npos) {
         size_t start = at + strlen(what);
-        size_t colon = out.error.find(':', start);
-        if (colon != std::string::npos) {
-          broken_.insert(out.error.substr(start, colon - start));
+        // "error in view v1: ..." or "error in view v1 after rename: ...".
+        size_t end = std::min(out.error.find(" after ", start),
+                              out.error.find(':', start));
+        if (end != std::string::npos) {
+          broken_.insert(out.error.substr(start, end - start));
         }
       }
     }
@@ -482,6 +526,7 @@ class WorkloadGenerator {
   }
 
   bool in_transaction() const { return in_txn_; }
+  const SchemaModel& schema() const { return schema_; }
   Random& rng() { return rng_; }
 
  private:
@@ -512,8 +557,10 @@ class WorkloadGenerator {
   std::string IntLiteral() {
     switch (rng_.Uniform(12)) {
       case 0: {
+        // Not 2^63-1: a rowid table whose largest rowid is 2^63-1 picks
+        // the next rowid at random, and the two sides would differ.
         static const std::vector<std::string> kEdges = {
-            "9223372036854775807", "-9223372036854775808", "2147483648",
+            "9223372036854775000", "-9223372036854775808", "2147483648",
             "-2147483649",         "4294967296",           "281474976710656",
             "0",                   "-1"};
         return rng_.Pick(kEdges);
@@ -664,6 +711,30 @@ class WorkloadGenerator {
     return rng_.Pick(t.columns);
   }
 
+  // A column that is unique in `t` (for joins that must stay small): the
+  // rowid, or the first key column of a WITHOUT ROWID table (unique when
+  // the key has one column; a composite key's first column at least
+  // spreads the rows).
+  static std::string UniqueKey(const TableInfo& t) {
+    if (t.has_rowid()) return "rowid";
+    return Quote(t.PrimaryKey()[0]->name);
+  }
+
+  // "(SELECT * FROM t ORDER BY <key> LIMIT n)", with the rowid kept.
+  static std::string FirstRows(const TableInfo& t, int n) {
+    std::string key;
+    if (t.has_rowid()) {
+      key = "rowid";
+    } else {
+      for (const ColumnInfo* c : t.PrimaryKey()) {
+        key += (key.empty() ? "" : ", ") + Quote(c->name);
+      }
+    }
+    return std::string("(SELECT ") + (t.has_rowid() ? "rowid, " : "") +
+           "* FROM " + Quote(t.name) + " ORDER BY " + key + " LIMIT " +
+           std::to_string(n) + ")";
+  }
+
   // --- predicates and expressions ---------------------------------------
 
   std::string Term(const TableInfo& t, const std::string& qual) {
@@ -743,6 +814,30 @@ class WorkloadGenerator {
 
   Statement Choose() {
     const SchemaModel& s = schema_;
+    // Triggers can make one UPDATE double a table; keep tables small
+    // enough that every statement stays cheap.
+    // If a trigger made the last trim fail, drop a trigger first.
+    if (trim_failed_ && !s.triggers.empty()) {
+      trim_failed_ = false;
+      return DropTrigger();
+    }
+    for (const TableInfo& t : s.tables) {
+      if (t.rows > kMaxRows && rng_.OneIn(2)) {
+        std::string key;
+        if (t.has_rowid()) {
+          key = "rowid";
+        } else {
+          for (const ColumnInfo* c : t.PrimaryKey()) {
+            key += (key.empty() ? "" : ", ") + Quote(c->name);
+          }
+        }
+        return {"DELETE FROM " + Quote(t.name) + " WHERE (" + key +
+                    ") NOT IN (SELECT " + key + " FROM " + Quote(t.name) +
+                    " ORDER BY " + key + " LIMIT " +
+                    std::to_string(kMaxRows / 2) + ")",
+                "delete_trim"};
+      }
+    }
     bool any = !s.tables.empty();
     bool many_rows = s.total_rows > 400;
     bool broken = !broken_.empty();
@@ -913,11 +1008,13 @@ class WorkloadGenerator {
     std::string body;
     switch (rng_.Uniform(3)) {
       case 0: {
+        // Joined on a unique key of `a`, so the view has at most as many
+        // rows as `b`.
         const TableInfo& u = AnyTable();
         body = "SELECT a." + Quote(AnyColumn(t).name) + " AS x, b." +
                Quote(AnyColumn(u).name) + " AS y FROM " + Quote(t.name) +
-               " AS a JOIN " + Quote(u.name) + " AS b ON a." +
-               Quote(AnyColumn(t).name) + " = b." + Quote(AnyColumn(u).name);
+               " AS a JOIN " + Quote(u.name) + " AS b ON a." + UniqueKey(t) +
+               " = b." + Quote(AnyColumn(u).name);
         break;
       }
       case 1: {
@@ -1009,9 +1106,9 @@ class WorkloadGenerator {
     switch (rng_.Uniform(4)) {
       case 0: {
         std::string col = NewName("c");
-        std::string type = t.strict ? "TEXT" : rng_.Pick(std::vector<std::string>{
-                                                   "INTEGER", "TEXT", "BLOB",
-                                                   "", "REAL"});
+        static const std::vector<std::string> kAddTypes = {
+            "INTEGER", "TEXT", "BLOB", "", "REAL"};
+        std::string type = t.strict ? "TEXT" : rng_.Pick(kAddTypes);
         std::string def = Quote(col) + (type.empty() ? "" : " " + type);
         ColumnInfo info{col, type};
         switch (rng_.Uniform(6)) {
@@ -1030,7 +1127,8 @@ class WorkloadGenerator {
         return {head + "ADD COLUMN " + def, "alter_add_column"};
       }
       case 1:
-        return {head + "RENAME TO " + Quote(NewName("t")), "alter_rename_table"};
+        return {head + "RENAME TO " + Quote(NewName("t")),
+                "alter_rename_table"};
       case 2:
         return {head + "RENAME COLUMN " + Quote(AnyColumn(t).name) + " TO " +
                     Quote(NewName("c")),
@@ -1098,7 +1196,8 @@ class WorkloadGenerator {
               "insert_select"};
     }
     auto cols = InsertColumns(t);
-    std::string verb = rng_.OneIn(12) ? "REPLACE " : "INSERT " + ConflictClause(35);
+    std::string verb =
+        rng_.OneIn(12) ? "REPLACE " : "INSERT " + ConflictClause(35);
     std::string sql = verb + "INTO " + Quote(t.name) + " " + ColumnList(cols) +
                       " VALUES ";
     int n = rng_.Range(1, 4);
@@ -1210,19 +1309,27 @@ class WorkloadGenerator {
       }
       case 5:
       case 6: {
+        // Joins stay small however the tables grow: either on a unique key
+        // of `a`, or on any columns of the first 60 rows of each side;
+        // and they return 64-byte prefixes of the values.
         const TableInfo& u = AnyTable();
+        bool keyed = rng_.OneIn(2);
+        std::string left = keyed ? from : FirstRows(t, 60);
+        std::string right = keyed ? Quote(u.name) : FirstRows(u, 60);
+        std::string on =
+            "a." + (keyed ? UniqueKey(t) : Quote(AnyColumn(t).name));
         std::string sql =
-            "SELECT a." + Quote(AnyColumn(t).name) + ", b." +
-            Quote(AnyColumn(u).name) + ", a." + Quote(AnyColumn(t).name) +
-            " FROM " + from + " AS a " + (rng_.OneIn(3) ? "LEFT " : "") +
-            "JOIN " + Quote(u.name) + " AS b ON a." + Quote(AnyColumn(t).name) +
-            " = b." + Quote(AnyColumn(u).name);
+            "SELECT substr(a." + Quote(AnyColumn(t).name) + ", 1, 64), " +
+            "substr(b." + Quote(AnyColumn(u).name) + ", 1, 64), a." +
+            UniqueKey(t) + " FROM " + left + " AS a " +
+            (rng_.OneIn(3) ? "LEFT " : "") + "JOIN " + right + " AS b ON " +
+            on + " = b." + Quote(AnyColumn(u).name);
         if (rng_.OneIn(2)) sql += " WHERE " + Predicate(t, "a.");
         return {sql + " ORDER BY 1, 2, 3", "query_join"};
       }
       case 7: {
         std::string c = Quote(AnyColumn(t).name);
-        std::string key = t.has_rowid() ? "rowid" : Quote(t.PrimaryKey()[0]->name);
+        std::string key = UniqueKey(t);
         return {"SELECT " + key + ", length(" + c + "), typeof(" + c +
                     "), hex(substr(" + c + ", 1, 8)), hex(substr(" + c +
                     ", -8)) FROM " + from + " ORDER BY 1, 2, 3, 4, 5",
@@ -1308,9 +1415,12 @@ class WorkloadGenerator {
     }
   }
 
+  static constexpr int64_t kMaxRows = 1000;
+
   Random rng_;
   SchemaModel schema_;
   bool in_txn_ = false;
+  bool trim_failed_ = false;
   std::vector<std::string> savepoints_;
   std::set<std::string> broken_;  // views/triggers ALTER TABLE complained of
   Statement pending_;
@@ -1381,6 +1491,10 @@ struct DifferentialOptions {
   bool memory_store = true;       // also run an in-memory Larix store
   bool second_connection = true;  // interleave a reader on every target
   bool reopen = true;             // close, fsck, reopen and dump at the end
+  // Test hook, for checking the checker: called before statement `index`
+  // of the stream with each Larix target's name and writer connection.
+  std::function<void(int index, const std::string& target, sqlite3* writer)>
+      tamper;
 };
 
 struct DifferentialStats {
@@ -1501,7 +1615,9 @@ inline std::string RunDifferential(const DifferentialOptions& options,
   auto run_everywhere = [&](const std::string& sql, bool reader,
                             const std::string& label) -> Outcome {
     std::vector<Outcome> outs;
-    for (auto& t : targets) outs.push_back(Run(reader ? t.reader : t.writer, sql));
+    for (auto& t : targets) {
+      outs.push_back(Run(reader ? t.reader : t.writer, sql));
+    }
     for (size_t i = 1; i < targets.size() && failure.empty(); i++) {
       std::string diff = CompareOutcomes(outs[0], outs[i]);
       if (!diff.empty()) {
@@ -1513,11 +1629,34 @@ inline std::string RunDifferential(const DifferentialOptions& options,
     return outs[0];
   };
 
-  gen.Observe(targets[0].writer, Outcome());
+  // The generator reads the schema back after every statement
+  // (ReadSchema), on the reference writer; every other writer runs the
+  // same queries at the same moments, so all connections see the same
+  // statement sequence (a schema read can itself change what SQLite does
+  // next: it reloads a stale schema), and the models must agree.
+  auto observe = [&](const Outcome& out, const std::string& label) {
+    gen.Observe(targets[0].writer, out);
+    std::string expected = Fingerprint(gen.schema());
+    for (size_t i = 1; i < targets.size() && failure.empty(); i++) {
+      std::string seen = Fingerprint(ReadSchema(targets[i].writer));
+      if (seen != expected) {
+        fail(label + ": schema read back differs on " + targets[i].name +
+             ":\n--- sqlite\n" + Truncated(expected, 3000) + "--- " +
+             targets[i].name + "\n" + Truncated(seen, 3000));
+      }
+    }
+  };
+  observe(Outcome(), "set-up");
   bool reader_in_txn = false;
   for (int i = 0; i < options.statements && failure.empty(); i++) {
     Statement st = gen.Next();
-    script << st.sql << ";\n";
+    if (options.tamper) {
+      for (size_t t = 1; t < targets.size(); t++) {
+        options.tamper(i, targets[t].name, targets[t].writer);
+      }
+    }
+    script << st.sql << ";" << std::endl;  // flushed: the script must
+                                            // survive a hang or a crash
     Outcome out = run_everywhere(
         st.sql, false,
         "statement " + std::to_string(i) + " of " +
@@ -1528,23 +1667,35 @@ inline std::string RunDifferential(const DifferentialOptions& options,
       stats->ok++;
       stats->ok_kinds[st.kind]++;
     }
-    gen.Observe(targets[0].writer, out);
+    observe(out, "after statement " + std::to_string(i));
 
-    // The second connection: reads while the writer works.  A rollback-
-    // journal reference cannot read beside an open write transaction (the
-    // writer may hold EXCLUSIVE after a cache spill), so there it reads
-    // only between transactions and never holds a read transaction open.
+    // The second connection.  Mostly it reads while the writer works; when
+    // neither connection is inside a transaction it sometimes writes (DML
+    // or DDL), and the first connection must then see that commit: its
+    // page cache and schema are stale.  A rollback-journal reference
+    // cannot read beside an open write transaction (the writer may hold
+    // EXCLUSIVE after a cache spill), so with DELETE it acts only between
+    // transactions and never holds a read transaction open.
     if (!options.second_connection || !gen.rng().Percent(15)) continue;
     if (!wal && gen.in_transaction()) continue;
+    const std::string label =
+        "second-connection statement after statement " + std::to_string(i);
+    if (!gen.in_transaction() && !reader_in_txn && gen.rng().Percent(30)) {
+      Statement w = gen.NextForSecondConnection();
+      script << "-- conn2: " << w.sql << std::endl;
+      Outcome r = run_everywhere(w.sql, true, label + " [" + w.kind + "]");
+      stats->reader_statements++;
+      observe(r, label);
+      continue;
+    }
     std::string sql;
     if (reader_in_txn) {
       sql = gen.rng().Percent(25) ? "COMMIT" : gen.NextQuery().sql;
     } else {
       sql = wal && gen.rng().Percent(25) ? "BEGIN" : gen.NextQuery().sql;
     }
-    script << "-- reader: " << Truncated(sql, 300) << "\n";
-    Outcome r = run_everywhere(
-        sql, true, "reader statement after statement " + std::to_string(i));
+    script << "-- conn2: " << sql << std::endl;
+    Outcome r = run_everywhere(sql, true, label);
     stats->reader_statements++;
     reader_in_txn = !r.autocommit;
   }
