@@ -13,9 +13,10 @@
 // Objects are framed by Odb::Frame (zstd where it pays) before timing, so
 // only the backend is measured.
 //
-// Measurements, each repeated --runs times (default 5) in fresh directories,
-// runs of different backends interleaved so that background load on the
-// machine spreads over all of them; medians are printed:
+// Measurements, each repeated --runs times (default 5) in fresh directories;
+// runs of different backends interleave, in an order rotated every run, so
+// that background load on the machine spreads over all of them, and every
+// timed phase starts after sync(2) and a short pause; medians are printed:
 //   write sync=true   objects/s of Apply(sync=true) over the first M objects
 //                     (--sync-objects, default 10000): one fsync a commit,
 //                     so the rate hardly depends on the store's size;
@@ -24,7 +25,11 @@
 //   random read       objects/s of ReadObject() of uniformly random ids of
 //                     that N-object store, one thread, after closing and
 //                     reopening it (the OS page cache stays warm);
-//   disk              bytes on disk per object after the reopen, all files.
+//   disk              bytes on disk per object after the reopen, all files;
+//   write amp         bytes the process wrote to storage during the unsynced
+//                     load and the close after it (Linux /proc/self/io,
+//                     LevelDB's compactions included), per stored byte:
+//                     immune to timing noise.
 //
 // Usage: odb_bench [--objects N] [--sync-objects M] [--quick] [--runs R]
 //                  [--dir DIR] [--backends memory,leveldb,pack]
@@ -43,7 +48,10 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "larix/sys/backend.h"
 #include "objects/odb.h"
@@ -167,7 +175,33 @@ struct Sample {
   double sync_write_per_s = 0;  // sync=true, first --sync-objects objects
   double read_per_s = 0;
   double disk_per_object = 0;
+  double write_amplification = 0;  // bytes written to storage / stored bytes
 };
+
+// Bytes this process has caused to be written to storage, less those of
+// files deleted before they were written back (Linux /proc/self/io;
+// LevelDB's compaction thread included).
+uint64_t StorageBytesWritten() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long value = 0, written = 0, cancelled = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "write_bytes: %lu", &value) == 1) written = value;
+    if (std::sscanf(line, "cancelled_write_bytes: %lu", &value) == 1) {
+      cancelled = value;
+    }
+  }
+  std::fclose(f);
+  return written - std::min(written, cancelled);
+}
+
+// Lets the previous phase's writeback and deletions finish, so that one
+// backend's timed phase does not pay for another's leftovers.
+void Settle() {
+  ::sync();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
 
 double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -183,6 +217,7 @@ void Die(const std::string& what, const Status& s) {
 // returns objects written per second (Sync() included).
 double TimeWrites(Backend* backend, const Workload& w, size_t batches,
                   bool sync) {
+  Settle();
   const auto t0 = Clock::now();
   for (size_t b = 0; b < batches; b++) {
     Status s = backend->Apply(w.batches[b], WriteOptions{sync});
@@ -212,10 +247,14 @@ Sample MeasureOnce(const std::string& kind, const Workload& w,
   fs::remove_all(dir);
   s = Open(kind, dir, &backend);
   if (!s.ok()) Die("open " + dir, s);
+  const uint64_t written_before = StorageBytesWritten();
   sample.write_per_s =
       TimeWrites(backend.get(), w, w.batches.size(), /*sync=*/false);
   if (kind != "memory") {
-    backend.reset();
+    backend.reset();  // waits for a running LevelDB compaction
+    sample.write_amplification =
+        static_cast<double>(StorageBytesWritten() - written_before) /
+        w.stored_bytes;
     s = Open(kind, dir, &backend);
     if (!s.ok()) Die("reopen " + dir, s);
     BackendStats stats;
@@ -229,6 +268,7 @@ Sample MeasureOnce(const std::string& kind, const Workload& w,
   std::vector<size_t> order(w.ids.size());
   for (size_t& i : order) i = rng() % w.ids.size();
   std::string stored;
+  Settle();
   const auto t1 = Clock::now();
   for (size_t i : order) {
     s = backend->ReadObject(w.ids[i], &stored);
@@ -319,36 +359,41 @@ int Main(int argc, char** argv) {
       "objects per synced-commit run, %d runs, medians; in %s\n\n",
       config.objects, config.objects / 5, sync_objects, config.runs,
       config.dir.c_str());
-  std::printf("%-8s %-7s %16s %16s %14s %12s\n", "backend", "pages",
-              "write sync=true", "write sync=false", "random read",
-              "disk");
-  std::printf("%-8s %-7s %16s %16s %14s %12s\n", "", "", "obj/s", "obj/s",
-              "obj/s", "B/object");
+  std::printf("%-8s %-7s %16s %16s %14s %12s %10s\n", "backend", "pages",
+              "write sync=true", "write sync=false", "random read", "disk",
+              "write amp");
+  std::printf("%-8s %-7s %16s %16s %14s %12s %10s\n", "", "", "obj/s",
+              "obj/s", "obj/s", "B/object", "");
 
   std::map<std::string, std::map<std::string, Sample>> medians;
   for (const std::string& pages : config.pages) {
     Workload w = MakeWorkload(config.objects, pages);
     std::map<std::string, std::vector<Sample>> samples;
     for (int run = 0; run < config.runs; run++) {
-      for (const std::string& kind : config.backends) {
+      // Rotate the order, so that no backend always follows the same one.
+      for (size_t k = 0; k < config.backends.size(); k++) {
+        const std::string& kind =
+            config.backends[(k + run) % config.backends.size()];
         samples[kind].push_back(MeasureOnce(kind, w, sync_objects / 5,
                                             config.dir + "/" + kind,
                                             1000 + run));
       }
     }
     for (const std::string& kind : config.backends) {
-      std::vector<double> sw, wr, rd, disk;
+      std::vector<double> sw, wr, rd, disk, amp;
       for (const Sample& s : samples[kind]) {
         sw.push_back(s.sync_write_per_s);
         wr.push_back(s.write_per_s);
         rd.push_back(s.read_per_s);
         disk.push_back(s.disk_per_object);
+        amp.push_back(s.write_amplification);
       }
-      Sample m{Median(wr), Median(sw), Median(rd), Median(disk)};
+      Sample m{Median(wr), Median(sw), Median(rd), Median(disk), Median(amp)};
       medians[pages][kind] = m;
-      std::printf("%-8s %-7s %16.0f %16.0f %14.0f %12.0f\n", kind.c_str(),
-                  pages.c_str(), m.sync_write_per_s, m.write_per_s,
-                  m.read_per_s, m.disk_per_object);
+      std::printf("%-8s %-7s %16.0f %16.0f %14.0f %12.0f %10.2f\n",
+                  kind.c_str(), pages.c_str(), m.sync_write_per_s,
+                  m.write_per_s, m.read_per_s, m.disk_per_object,
+                  m.write_amplification);
       std::fflush(stdout);
     }
     std::printf("  (%s pages: %.0f stored bytes per object on average)\n",
@@ -357,19 +402,20 @@ int Main(int argc, char** argv) {
   }
 
   std::printf("\npack / leveldb, ratio of medians (> 1: pack faster, or "
-              "larger on disk)\n");
-  std::printf("%-7s %16s %16s %14s %12s\n", "pages", "write sync=true",
-              "write sync=false", "random read", "disk");
+              "more bytes on disk / written)\n");
+  std::printf("%-7s %16s %16s %14s %12s %10s\n", "pages", "write sync=true",
+              "write sync=false", "random read", "disk", "write amp");
   for (auto& [pages, by_backend] : medians) {
     if (!by_backend.count("pack") || !by_backend.count("leveldb")) continue;
     const Sample& p = by_backend["pack"];
     const Sample& l = by_backend["leveldb"];
     auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-    std::printf("%-7s %16.2f %16.2f %14.2f %12.2f\n", pages.c_str(),
+    std::printf("%-7s %16.2f %16.2f %14.2f %12.2f %10.2f\n", pages.c_str(),
                 ratio(p.sync_write_per_s, l.sync_write_per_s),
                 ratio(p.write_per_s, l.write_per_s),
                 ratio(p.read_per_s, l.read_per_s),
-                ratio(p.disk_per_object, l.disk_per_object));
+                ratio(p.disk_per_object, l.disk_per_object),
+                ratio(p.write_amplification, l.write_amplification));
   }
   if (own_dir) fs::remove_all(config.dir);
   return 0;

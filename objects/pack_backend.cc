@@ -17,21 +17,23 @@
 // The commit point.  Apply() encodes the whole batch -- the bodies of new
 // objects, object deletes, record puts and deletes -- as ONE journal record,
 // framed with its length and a crc32c, appended to the current pack file.
-// With sync, the pack file is fsynced: that single fsync is the commit
-// point.  The index changes then go to LevelDB without sync: LevelDB is a
-// cache of the journal that recovery rolls forward from "mjournal".
+// With sync, the pack file is fsynced: that single write and single fsync
+// are all a synced commit costs.  The index changes are merged into an
+// in-memory overlay (pending_*) that every read consults before LevelDB,
+// and reach LevelDB later, many records at a time (a "checkpoint"):
+// LevelDB is a cache of the journal that recovery rolls forward from
+// "mjournal".
 //
 // Invariants:
 //   1. (Journal first.)  LevelDB only ever holds the effects of journal
-//      records that are durable.  Effects of records not yet fsynced
-//      (sync=false batches) live in an in-memory overlay (pending_*) that
-//      every read consults before LevelDB; they are written to LevelDB
-//      right after the next pack fsync (Sync(), a synced Apply, rotation,
-//      or when the overlay grows past a bound).  So after any crash LevelDB
-//      holds a prefix of the durable journal, and replaying the journal from
-//      "mjournal" restores exactly the durable batches, in order -- the
-//      prefix semantics of the Backend contract, even though LevelDB's own
-//      unsynced writes may reach the disk in any order relative to ours.
+//      records that are durable: a checkpoint fsyncs the pack before it
+//      writes LevelDB (without sync).  Checkpoints happen when the overlay
+//      holds 1 MiB of index changes or 32 MiB of journal, in Compact(), and
+//      at close.  So after any crash LevelDB holds a prefix of the durable
+//      journal, and replaying the journal from "mjournal" restores exactly
+//      the durable batches, in order -- the prefix semantics of the Backend
+//      contract, even though LevelDB's own unsynced writes may reach the
+//      disk in any order relative to the pack's.
 //   2. "mjournal" is written in the same LevelDB batch as the effects it
 //      covers, so replay applies each record exactly once.
 //   3. After a failed append or fsync of a pack the file's tail is unknown,
@@ -61,8 +63,8 @@
 // Concurrency.  write_mu_ serialises Apply, Sync and Compact and guards the
 // writer state (current pack file, pending_batch_, the journal position).
 // state_mu_ guards the overlay and the stats; writers hold it exclusively
-// only to merge one record's effects or to clear the overlay after a flush,
-// so readers never wait for I/O.  files_mu_ guards the cache of open pack
+// only to merge one record's effects or to clear the overlay after a
+// checkpoint, so readers never wait for I/O.  files_mu_ guards the cache of open pack
 // readers.  Compact() holds write_mu_ throughout, so writers wait for it.
 
 #include <leveldb/cache.h>
@@ -117,9 +119,10 @@ constexpr std::string_view kFormatValue = "larix-pack-backend 1";
 // ---- tuning ---------------------------------------------------------------
 
 constexpr uint64_t kMaxRecordBytes = 1ull << 30;
-// Overlay bounds: past either, a sync=false Apply fsyncs and flushes.
+// Overlay bounds: past either, Apply() makes a checkpoint.  They bound the
+// overlay's memory and the journal that an open must replay.
 constexpr size_t kMaxPendingIndexBytes = 1 << 20;
-constexpr uint64_t kMaxUnsyncedJournalBytes = 32 << 20;
+constexpr uint64_t kMaxUnflushedJournalBytes = 32 << 20;
 constexpr size_t kMaxOpenPacks = 256;
 constexpr uint64_t kCompactChunkBytes = 4 << 20;
 
@@ -423,10 +426,14 @@ bool DecodeRecordPayload(std::string_view payload, uint64_t payload_offset,
 using RecordOverlay = std::map<std::string, std::optional<std::string>>;
 
 // Iterates the 'r' range of a LevelDB snapshot with a copy of the overlay
-// on top (overlay entries shadow the snapshot; nullopt is a deletion).
-// With an empty overlay every step is one LevelDB iterator step; otherwise
-// each step re-seeks from the current key, which keeps the merge logic
-// stateless and obviously correct (the overlay is small and short-lived).
+// on top: a two-way merge in which an overlay entry shadows the snapshot's
+// entry with the same key, and an overlay nullopt (a deletion) hides it.
+//
+// State while moving forward: base_ and o_ are at the first entry of each
+// source that is > key_, except the source key_ came from, which is at
+// key_.  Moving backward, the mirror image, with after_ one past the
+// overlay's candidate (std::map has no "before begin").  Changing direction
+// re-seeks both sources from key_.
 class PackRecordIterator : public RecordIterator {
  public:
   PackRecordIterator(leveldb::DB* db, const leveldb::Snapshot* snapshot,
@@ -434,7 +441,9 @@ class PackRecordIterator : public RecordIterator {
       : db_(db),
         snapshot_(snapshot),
         overlay_(std::move(overlay)),
-        dir_(std::move(dir)) {
+        dir_(std::move(dir)),
+        o_(overlay_.end()),
+        after_(overlay_.end()) {
     leveldb::ReadOptions ro;
     ro.snapshot = snapshot_;
     ro.verify_checksums = true;
@@ -446,29 +455,28 @@ class PackRecordIterator : public RecordIterator {
   }
 
   void Seek(std::string_view key) override {
-    SeekForward(std::string(key), true);
+    SeekForward(std::string(key), /*inclusive=*/true);
   }
   void SeekToFirst() override { SeekForward(std::string(), true); }
   void SeekToLast() override { SeekBackward(nullptr); }
   bool Valid() const override { return valid_; }
   void Next() override {
     assert(valid_);
-    if (overlay_.empty()) {
-      base_->Next();
-      LoadBase();
-    } else {
-      SeekForward(key_, false);
-    }
+    if (!forward_) return SeekForward(key_, /*inclusive=*/false);
+    if (o_ != overlay_.end() && o_->first == key_) ++o_;
+    if (BaseValid() && BaseKey() == key_) base_->Next();
+    FindForward();
   }
   void Prev() override {
     assert(valid_);
-    if (overlay_.empty()) {
-      base_->Prev();
-      LoadBase();
-    } else {
+    if (forward_) {
       std::string k = key_;
-      SeekBackward(&k);
+      return SeekBackward(&k);
     }
+    // The overlay's candidate is already below key_ (after_ is at key_ if
+    // key_ came from the overlay); only the snapshot may sit at key_.
+    if (BaseValid() && BaseKey() == key_) base_->Prev();
+    FindBackward();
   }
   std::string_view key() const override { return key_; }
   std::string_view value() const override { return value_; }
@@ -484,84 +492,79 @@ class PackRecordIterator : public RecordIterator {
   std::string_view BaseKey() const {
     return {base_->key().data() + 1, base_->key().size() - 1};
   }
-  void LoadBase() {
-    valid_ = BaseValid();
-    if (valid_) {
-      key_.assign(BaseKey());
-      value_.assign(base_->value().data(), base_->value().size());
-    }
+  void SetCurrent(std::string_view key, std::string_view value) {
+    valid_ = true;
+    key_.assign(key);
+    value_.assign(value);
   }
-  void BaseSeekToLast() {
-    base_->Seek(std::string(1, kRecordPrefix + 1));
-    if (base_->Valid()) {
-      base_->Prev();
-    } else {
-      base_->SeekToLast();
-    }
+  void SetCurrentFromBase() {
+    SetCurrent(BaseKey(), {base_->value().data(), base_->value().size()});
   }
 
   // Positions at the first visible key >= k (inclusive) or > k.
   void SeekForward(std::string k, bool inclusive) {
+    forward_ = true;
     base_->Seek(RecordKey(k));
     if (!inclusive && BaseValid() && BaseKey() == k) base_->Next();
-    if (overlay_.empty()) return LoadBase();
-    auto o = inclusive ? overlay_.lower_bound(k) : overlay_.upper_bound(k);
+    o_ = inclusive ? overlay_.lower_bound(k) : overlay_.upper_bound(k);
+    FindForward();
+  }
+
+  // Makes the smaller of the two sources' entries current (the overlay's on
+  // a tie), skipping deletions.
+  void FindForward() {
     for (;;) {
-      const bool bv = BaseValid(), ov = o != overlay_.end();
+      const bool bv = BaseValid(), ov = o_ != overlay_.end();
       if (!bv && !ov) {
         valid_ = false;
         return;
       }
-      if (ov && (!bv || std::string_view(o->first) <= BaseKey())) {
-        if (bv && std::string_view(o->first) == BaseKey()) base_->Next();
-        if (o->second) {
-          valid_ = true;
-          key_ = o->first;
-          value_ = *o->second;
-          return;
-        }
-        ++o;  // a deletion hides the key
+      if (ov && (!bv || std::string_view(o_->first) <= BaseKey())) {
+        if (bv && std::string_view(o_->first) == BaseKey()) base_->Next();
+        if (o_->second) return SetCurrent(o_->first, *o_->second);
+        ++o_;  // a deletion hides the key
         continue;
       }
-      return LoadBase();
+      return SetCurrentFromBase();
     }
   }
 
   // Positions at the last visible key < *k, or the last key if k is null.
   void SeekBackward(const std::string* k) {
+    forward_ = false;
     if (k == nullptr) {
-      BaseSeekToLast();
+      base_->Seek(std::string(1, kRecordPrefix + 1));
     } else {
       base_->Seek(RecordKey(*k));
-      if (base_->Valid()) {
-        base_->Prev();
-      } else {
-        base_->SeekToLast();
-      }
     }
-    if (overlay_.empty()) return LoadBase();
-    auto after = k == nullptr ? overlay_.end() : overlay_.lower_bound(*k);
+    if (base_->Valid()) {
+      base_->Prev();
+    } else {
+      base_->SeekToLast();
+    }
+    after_ = k == nullptr ? overlay_.end() : overlay_.lower_bound(*k);
+    FindBackward();
+  }
+
+  // Makes the larger of the two sources' entries current (the overlay's on
+  // a tie), skipping deletions.
+  void FindBackward() {
     for (;;) {
-      const bool bv = BaseValid(), ov = after != overlay_.begin();
+      const bool bv = BaseValid(), ov = after_ != overlay_.begin();
       if (!bv && !ov) {
         valid_ = false;
         return;
       }
       if (ov) {
-        auto o = std::prev(after);
+        auto o = std::prev(after_);
         if (!bv || std::string_view(o->first) >= BaseKey()) {
           if (bv && std::string_view(o->first) == BaseKey()) base_->Prev();
-          after = o;
-          if (o->second) {
-            valid_ = true;
-            key_ = o->first;
-            value_ = *o->second;
-            return;
-          }
+          after_ = o;
+          if (o->second) return SetCurrent(o->first, *o->second);
           continue;
         }
       }
-      return LoadBase();
+      return SetCurrentFromBase();
     }
   }
 
@@ -570,6 +573,9 @@ class PackRecordIterator : public RecordIterator {
   const RecordOverlay overlay_;
   const std::string dir_;
   std::unique_ptr<leveldb::Iterator> base_;
+  bool forward_ = true;
+  RecordOverlay::const_iterator o_;      // moving forward
+  RecordOverlay::const_iterator after_;  // moving backward
   bool valid_ = false;
   std::string key_, value_;
 };
@@ -600,9 +606,10 @@ class PackBackend : public Backend {
         pack_file_bytes_(std::max<uint64_t>(pack_file_bytes, 4096)) {}
 
   ~PackBackend() override {
-    // No sync here: unsynced batches are in the journal (in the OS's cache)
-    // and are replayed on the next open; see invariant 1.
+    // A checkpoint, so that the next open has nothing to replay.  Errors
+    // are harmless: the journal is the truth, and open replays it.
     std::lock_guard lock(write_mu_);
+    if (pack_ && sticky_.ok()) (void)CheckpointLocked();
     if (pack_) pack_->Close();  // errors: nothing left to tell
     pack_.reset();
     {
@@ -695,6 +702,10 @@ class PackBackend : public Backend {
   void MergeDelta(Delta* d);
   Status FlushLocked(bool sync);
   Status SyncLocked();
+  Status CheckpointLocked() {
+    LARIX_RETURN_IF_ERROR(SyncLocked());
+    return FlushLocked(/*sync=*/false);
+  }
   Status RotateLocked();
   Status CreatePackLocked(uint32_t n);
   Status WritePackManifestLocked();
@@ -724,6 +735,7 @@ class PackBackend : public Backend {
   uint32_t pack_number_ = 0;                     // GUARDED_BY(write_mu_)
   uint64_t pack_size_ = 0;                       // GUARDED_BY(write_mu_)
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
+  uint64_t unflushed_bytes_ = 0;  // journal bytes since the last flush
   std::set<uint32_t> packs_;                     // GUARDED_BY(write_mu_)
   JournalPos journal_end_;  // end of the last appended/replayed record
   JournalPos applied_;      // "mjournal" as last written to LevelDB
@@ -1088,6 +1100,8 @@ Status PackBackend::WritePackManifestLocked() {
   return FromLevelDb(s, "write " + path);
 }
 
+// Starts a new pack.  The old one is fsynced first, so that the journal
+// never continues past bytes a crash could take away (invariant 4).
 Status PackBackend::RotateLocked() {
   LARIX_RETURN_IF_ERROR(SyncLocked());
   Status s = CreatePackLocked(pack_number_ + 1);
@@ -1125,6 +1139,7 @@ Status PackBackend::WriteRecordLocked(
   }
   pack_size_ += record.size();
   unsynced_bytes_ += record.size();
+  unflushed_bytes_ += record.size();
   journal_end_ = {pack_number_, pack_size_};
   if (sync) {
     s = pack_->Sync();
@@ -1138,9 +1153,9 @@ Status PackBackend::WriteRecordLocked(
   Status st = ComputeDelta(rec, pack_number_, puts_are_new, &d);
   if (!st.ok()) return SetSticky(st);
   MergeDelta(&d);
-  if (sync || pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
-      unsynced_bytes_ > kMaxUnsyncedJournalBytes) {
-    return SyncLocked();
+  if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
+      unflushed_bytes_ > kMaxUnflushedJournalBytes) {
+    return CheckpointLocked();
   }
   return Status::OK();
 }
@@ -1215,9 +1230,10 @@ void PackBackend::MergeDelta(Delta* d) {
 }
 
 // Writes the overlay, "mjournal" and the stats to LevelDB in one batch, then
-// empties the overlay.  The caller guarantees the journal up to
-// journal_end_ is durable (invariant 1), or that sync is about LevelDB only.
+// empties the overlay.  Requires the journal up to journal_end_ to be
+// durable (invariant 1); `sync` makes the LevelDB write durable too.
 Status PackBackend::FlushLocked(bool sync) {
+  assert(unsynced_bytes_ == 0);
   if (pending_ops_ == 0 && applied_ == journal_end_ && !sync) {
     return Status::OK();
   }
@@ -1238,12 +1254,14 @@ Status PackBackend::FlushLocked(bool sync) {
   pending_ops_ = 0;
   if (!s.ok()) return SetSticky(FromLevelDb(s, "write index " + index_dir_));
   applied_ = journal_end_;
+  unflushed_bytes_ = 0;
   std::unique_lock lock(state_mu_);
   pending_objects_.clear();
   pending_records_.clear();
   return Status::OK();
 }
 
+// Makes every appended record durable: fsyncs the pack if needed.
 Status PackBackend::SyncLocked() {
   if (!sticky_.ok()) return sticky_;
   if (unsynced_bytes_ > 0) {
@@ -1253,7 +1271,7 @@ Status PackBackend::SyncLocked() {
     }
     unsynced_bytes_ = 0;
   }
-  return FlushLocked(/*sync=*/false);
+  return Status::OK();
 }
 
 Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
@@ -1502,7 +1520,7 @@ std::unique_ptr<RecordIterator> PackBackend::NewRecordIterator() {
 // durable, then deletes the old files (invariant 5).
 Status PackBackend::Compact() {
   std::lock_guard lock(write_mu_);
-  LARIX_RETURN_IF_ERROR(SyncLocked());  // the overlay is now empty
+  LARIX_RETURN_IF_ERROR(CheckpointLocked());  // the overlay is now empty
 
   std::map<uint32_t, uint64_t> live;  // pack -> live entry bytes
   {
