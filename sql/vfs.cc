@@ -209,9 +209,16 @@ class BranchFile {
     sqlite3_log(SqliteCodeFor(s, io_default), "larix: %s", last_error_.c_str());
     return SqliteCodeFor(s, io_default);
   }
+  // The tree a write transaction's reads fall through to: the snapshot's,
+  // or the spill tree once the overlay has spilled (Spill).
+  const ObjectId& ReadTree() const {
+    return spilled_ ? spill_tree_ : snap_.tree;
+  }
+  uint32_t ReadPages() const { return spilled_ ? spill_pages_ : base_pages_; }
+  Status Spill();
   uint32_t EffectivePageCount() const {
-    uint32_t n = truncated_to_ ? std::min(*truncated_to_, base_pages_)
-                               : base_pages_;
+    uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
+                               : ReadPages();
     if (!dirty_.empty()) n = std::max(n, dirty_.rbegin()->first + 1);
     return n;
   }
@@ -233,6 +240,15 @@ class BranchFile {
   bool writer_ = false;
   std::map<uint32_t, std::string> dirty_;
   std::optional<uint32_t> truncated_to_;
+  // A transaction larger than kSpillBytes moves its dirty pages (all but
+  // page 1) into the store as unreachable objects under spill_tree_, a
+  // tree built on the snapshot's and pinned against GC.  The commit then
+  // starts from it.  Memory stays bounded however large the transaction.
+  static constexpr size_t kSpillBytes = 16 << 20;
+  bool spilled_ = false;
+  ObjectId spill_tree_;
+  uint32_t spill_pages_ = 0;
+  std::unique_ptr<Store::Pin> spill_pin_;
 
   // Header presentation (see the file comment).
   uint32_t counter_offset_ = 0;
@@ -267,11 +283,11 @@ Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
     return Status::OK();
   }
   out->assign(page_size_, '\0');
-  if (pgno >= base_pages_ || (truncated_to_ && pgno >= *truncated_to_)) {
+  if (pgno >= ReadPages() || (truncated_to_ && pgno >= *truncated_to_)) {
     return Status::OK();
   }
   Store* store = engine_->store();
-  LARIX_ASSIGN_OR_RETURN(ObjectId id, store->trees()->Get(snap_.tree, pgno));
+  LARIX_ASSIGN_OR_RETURN(ObjectId id, store->trees()->Get(ReadTree(), pgno));
   if (id.IsNull()) return Status::OK();
   LARIX_ASSIGN_OR_RETURN(Odb::Object obj, store->odb()->Read(id));
   LARIX_ASSIGN_OR_RETURN(std::string_view bytes, DecodePage(*obj));
@@ -380,8 +396,9 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
       src = dirty->second.data();
     } else if (pgno == 0 && info_ && info_->page1) {
       src = info_->page1->data() + kObjectHeaderSize;
-    } else if (pgno < base_pages_ && !(truncated_to_ && pgno >= *truncated_to_)) {
-      Result<ObjectId> id = store->trees()->Get(snap_.tree, pgno);
+    } else if (pgno < ReadPages() &&
+               !(truncated_to_ && pgno >= *truncated_to_)) {
+      Result<ObjectId> id = store->trees()->Get(ReadTree(), pgno);
       if (!id.ok()) return Fail(id.status(), SQLITE_IOERR_READ);
       if (!id->IsNull()) {
         Result<Odb::Object> obj = store->odb()->Read(*id);
@@ -481,7 +498,40 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
     amt -= n;
     offset += n;
   }
+  if (dirty_.size() * page_size_ > kSpillBytes) {
+    Status s = Spill();
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
+  }
   return SQLITE_OK;
+}
+
+// Moves the overlay's pages but page 1 into the store (see spill_tree_).
+// Nothing becomes visible: no ref moves.  A GC running meanwhile keeps the
+// objects (the tree is pinned; GC walks pinned trees).
+Status BranchFile::Spill() {
+  Store* store = engine_->store();
+  WriteBatch batch;
+  std::vector<std::pair<uint32_t, ObjectId>> sets;
+  for (auto it = dirty_.begin(); it != dirty_.end();) {
+    if (it->first == 0) {
+      ++it;
+      continue;
+    }
+    sets.emplace_back(it->first,
+                      store->odb()->Stage(&batch, EncodePage(it->second)));
+    it = dirty_.erase(it);
+  }
+  LARIX_ASSIGN_OR_RETURN(
+      ObjectId root,
+      store->trees()->Apply(ReadTree(), sets, std::nullopt, &batch));
+  std::unique_ptr<Store::Pin> pin = store->PinCommit(root);
+  LARIX_RETURN_IF_ERROR(store->WriteObjects(batch, /*sync=*/false));
+  LARIX_ASSIGN_OR_RETURN(uint32_t pages, store->trees()->PageCount(root));
+  spill_pin_ = std::move(pin);
+  spill_tree_ = root;
+  spill_pages_ = std::max(pages, ReadPages());
+  spilled_ = true;
+  return Status::OK();
 }
 
 int BranchFile::Truncate(sqlite3_int64 size) {
@@ -544,9 +594,12 @@ int BranchFile::Unlock(int level) {
   if (lock_ >= SQLITE_LOCK_RESERVED && level < SQLITE_LOCK_RESERVED) {
     // The write transaction is over: committed at FCNTL_SYNC, or rolled
     // back, in which case the overlay is simply dropped.
-    if (!dirty_.empty() || truncated_to_) {
+    if (!dirty_.empty() || truncated_to_ || spilled_) {
       dirty_.clear();
       truncated_to_.reset();
+      spilled_ = false;
+      spill_tree_ = ObjectId();
+      spill_pin_.reset();
       // Re-derive the page size: the overlay may have created page 1.
       if (base_pages_ == 0) page_size_ = 0;
     }
@@ -570,7 +623,9 @@ int BranchFile::CheckReservedLock(int* out) {
 
 // The commit point (see the file comment).
 int BranchFile::Commit() {
-  if (!writer_ || (dirty_.empty() && !truncated_to_)) return SQLITE_OK;
+  if (!writer_ || (dirty_.empty() && !truncated_to_ && !spilled_)) {
+    return SQLITE_OK;
+  }
   Store* store = engine_->store();
   uint32_t new_count = EffectivePageCount();
   // SQLite can shrink the file after the commit point (VACUUM copies the
@@ -590,13 +645,13 @@ int BranchFile::Commit() {
   CommitRequest req;
   req.ref = snap_.ref;
   req.expected_head = snap_.commit;
-  req.base_tree = snap_.tree;
-  bool content_changed = false;
+  req.base_tree = ReadTree();
+  bool content_changed = spilled_ && spill_tree_ != snap_.tree;
   bool page1_dirty = false;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;
-    if (pgno < base_pages_) {
-      Result<ObjectId> base = store->trees()->Get(snap_.tree, pgno);
+    if (pgno < ReadPages()) {
+      Result<ObjectId> base = store->trees()->Get(ReadTree(), pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
       if (!base->IsNull() && *base == store->odb()->IdOf(EncodePage(bytes))) {
         continue;  // written back unchanged
@@ -624,7 +679,7 @@ int BranchFile::Commit() {
     content_changed = true;
     req.pages.push_back({pgno, bytes});
   }
-  if (new_count < base_pages_) {
+  if (new_count < ReadPages()) {
     req.truncate_to = new_count;
     content_changed = true;
   }
@@ -641,8 +696,10 @@ int BranchFile::Commit() {
     }
   }
   req.sync = synchronous_ >= 2;
+  req.unchanged_if_tree = snap_.tree;
   Result<CommitResult> res = store->CommitPages(req);
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
+  if (res->txn == 0) return SQLITE_OK;  // the content is the snapshot's
 
   author_.clear();
   message_.clear();
@@ -672,8 +729,16 @@ int BranchFile::Commit() {
   seen_ref_ = head.ref;
   seen_commit_ = head.commit;
   base_pages_ = new_count;
+  // Page 1 and the page count changed: describe the new tree (or fall back
+  // to reading it through the tree if that fails).
+  Result<std::shared_ptr<const SnapshotInfo>> described =
+      engine_->Describe(res->tree);
+  info_ = described.ok() ? *described : nullptr;
   dirty_.clear();
   truncated_to_.reset();
+  spilled_ = false;
+  spill_tree_ = ObjectId();
+  spill_pin_.reset();
   pin_ = store->PinCommit(head.commit);
   return SQLITE_OK;
 }

@@ -223,6 +223,10 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
                                               &batch));
   }
 
+  if (req.unchanged_if_tree && *req.unchanged_if_tree == tree &&
+      req.extra_parents.empty()) {
+    return CommitResult{req.expected_head, tree, 0};
+  }
   std::lock_guard lock(commit_mu_);
   Commit c;
   c.tree = tree;

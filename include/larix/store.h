@@ -90,6 +90,10 @@ struct CommitRequest {
   std::optional<ObjectId> tree;
   // Refs deleted in the same atomic write (a finished merge's state).
   std::vector<std::string> delete_refs;
+  // Set: if the new tree equals this one, nothing is written and the
+  // result's commit is expected_head with txn 0 (SQLite's rollback of a
+  // transaction that had spilled pages ends with a sync, too).
+  std::optional<ObjectId> unchanged_if_tree;
   std::string author;
   std::string message;
   bool sync = true;  // durable before return (PRAGMA synchronous=FULL)

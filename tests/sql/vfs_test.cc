@@ -116,6 +116,35 @@ TEST_F(VfsTest, LargeTransactionWithOverflowPages) {
   EXPECT_EQ(Scalar(db_, "PRAGMA integrity_check"), "ok");
 }
 
+// A transaction bigger than the overlay's spill threshold (16 MiB) moves
+// its pages into the store before the commit; reads inside it, the
+// commit, and a rollback all behave as for a small one.
+TEST_F(VfsTest, TransactionsLargerThanTheOverlaySpill) {
+  Exec(db_, "CREATE TABLE t(a INTEGER PRIMARY KEY, b BLOB)");
+  const std::string fill =
+      "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE "
+      "v < 6000) INSERT INTO t SELECT v + %d, randomblob(4000) FROM s";
+  char sql[512];
+  size_t base = CommitCount();
+  snprintf(sql, sizeof(sql), fill.c_str(), 0);
+  Exec(db_, std::string("BEGIN; ") + sql);
+  EXPECT_EQ(Scalar(db_, "SELECT count(*) FROM t"), "6000");
+  EXPECT_EQ(Scalar(db_, "SELECT sum(length(b)) FROM t"), "24000000");
+  Exec(db_, "UPDATE t SET b = zeroblob(10) WHERE a % 100 = 0; COMMIT");
+  EXPECT_EQ(CommitCount(), base + 1);
+  EXPECT_EQ(Scalar(db_, "SELECT count(*) FROM t WHERE length(b) = 10"), "60");
+  EXPECT_EQ(Scalar(db_, "PRAGMA integrity_check"), "ok");
+  snprintf(sql, sizeof(sql), fill.c_str(), 100000);
+  Exec(db_, std::string("BEGIN; ") + sql + "; ROLLBACK");
+  EXPECT_EQ(CommitCount(), base + 1);
+  EXPECT_EQ(Scalar(db_, "SELECT count(*) FROM t"), "6000");
+  sqlite3* other = OpenOrDie(name_);
+  EXPECT_EQ(Query(other, "SELECT count(*), sum(length(b)) FROM t"),
+            (Rows{{"6000", std::to_string(5940 * 4000 + 60 * 10)}}));
+  EXPECT_EQ(Scalar(other, "PRAGMA integrity_check"), "ok");
+  sqlite3_close(other);
+}
+
 TEST_F(VfsTest, ReaderKeepsItsSnapshot) {
   Exec(db_, "CREATE TABLE t(a); INSERT INTO t VALUES (1)");
   sqlite3* reader = OpenOrDie(name_);
