@@ -163,6 +163,15 @@ Result<std::shared_ptr<const SnapshotInfo>> Engine::Describe(
   return std::shared_ptr<const SnapshotInfo>(info);
 }
 
+void Engine::RememberHead(const std::string& branch, const BranchHead& head,
+                          uint64_t version) {
+  std::lock_guard lock(mu_);
+  auto it = heads_.find(branch);
+  if (it == heads_.end() || it->second.version < version) {
+    heads_[branch] = {version, head};
+  }
+}
+
 bool Engine::TryAcquireWriter(const std::string& ref, const void* owner) {
   std::lock_guard lock(mu_);
   auto [it, inserted] = writers_.try_emplace(ref, owner);

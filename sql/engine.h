@@ -87,6 +87,11 @@ class Engine {
   // a branch short name, or a full ref name.  NotFound names the branch.
   Result<BranchHead> ReadHead(const std::string& branch);
 
+  // Caches `head` as what `branch` resolved to at ref_version `version`
+  // (a commit just made), so the next transaction need not read it back.
+  void RememberHead(const std::string& branch, const BranchHead& head,
+                    uint64_t version);
+
   // The ref a name means, without reading its value: aliases followed.
   Result<std::string> ResolveBranchRef(const std::string& branch);
 

@@ -391,7 +391,7 @@ Status ImportSqliteFile(const std::string& sqlite_path, Store* store,
     pages.reserve(count);
     for (uint64_t i = 0; i < count; i++) {
       pages.push_back({static_cast<uint32_t>(first + i),
-                       buf.substr(i * page_size, page_size)});
+                       buf.substr(i * page_size, page_size), ObjectId()});
     }
     if (first == 0) {
       // WAL (2) -> legacy (1); see the file comment.

@@ -650,10 +650,12 @@ int BranchFile::Commit() {
   bool page1_dirty = false;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;
+    ObjectId id;  // of the page object, once hashed
     if (pgno < ReadPages()) {
       Result<ObjectId> base = store->trees()->Get(ReadTree(), pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
-      if (!base->IsNull() && *base == store->odb()->IdOf(EncodePage(bytes))) {
+      id = store->odb()->IdOf(EncodePage(bytes));
+      if (!base->IsNull() && *base == id) {
         continue;  // written back unchanged
       }
       if (pgno == 0 && !base->IsNull()) {
@@ -677,14 +679,16 @@ int BranchFile::Commit() {
       }
     }
     content_changed = true;
-    req.pages.push_back({pgno, bytes});
+    req.pages.push_back({pgno, bytes, id});
   }
   if (new_count < ReadPages()) {
     req.truncate_to = new_count;
     content_changed = true;
   }
   if (!content_changed) return SQLITE_OK;  // nothing to record
-  if (page1_dirty) req.pages.insert(req.pages.begin(), {0, dirty_[0]});
+  if (page1_dirty) {
+    req.pages.insert(req.pages.begin(), {0, dirty_[0], ObjectId()});
+  }
   req.author = author_;
   req.message = message_;
   req.extra_parents = extra_parents_;
@@ -709,6 +713,7 @@ int BranchFile::Commit() {
   // The new commit is this file's snapshot from here on; it descends from
   // the last one, so the presentation offsets stay.
   BranchHead head{snap_.ref, res->commit, res->tree};
+  engine_->RememberHead(branch_, head, res->ref_version);
   uint32_t stored_counter = 0, stored_cookie = 0;
   auto p1 = dirty_.find(0);
   if (p1 != dirty_.end()) {

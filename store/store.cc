@@ -172,6 +172,14 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
   for (const auto& put : batch.objects()) gc_written_.insert(put.id);
 }
 
+std::pair<uint32_t, ObjectId> StoreImpl::StagePage(WriteBatch* batch,
+                                                   const PageWrite& page) {
+  std::string canonical = EncodePage(page.bytes);
+  if (page.id.IsNull()) return {page.pgno, odb_.Stage(batch, canonical)};
+  batch->PutObject(page.id, odb_.Frame(canonical));
+  return {page.pgno, page.id};
+}
+
 Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   WriteBatch batch;
   std::vector<std::pair<uint32_t, ObjectId>> sets;
@@ -194,10 +202,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;
     sets.clear();
-    for (; i < end; i++) {
-      const PageWrite& p = req.pages[i];
-      sets.emplace_back(p.pgno, odb_.Stage(&chunk, EncodePage(p.bytes)));
-    }
+    for (; i < end; i++) sets.emplace_back(StagePage(&chunk, req.pages[i]));
     std::sort(sets.begin(), sets.end());
     LARIX_ASSIGN_OR_RETURN(root,
                            trees_.Apply(root, sets, std::nullopt, &chunk));
@@ -211,8 +216,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   }
   sets.clear();
   for (; i < req.pages.size(); i++) {
-    const PageWrite& p = req.pages[i];
-    sets.emplace_back(p.pgno, odb_.Stage(&batch, EncodePage(p.bytes)));
+    sets.emplace_back(StagePage(&batch, req.pages[i]));
   }
   std::sort(sets.begin(), sets.end());
   ObjectId tree;
@@ -258,8 +262,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   if (sync) last_sync_us_ = now;
   last_txn_ = c.txn;
   last_time_us_ = c.time_us;
-  ref_version_++;
-  return CommitResult{commit_id, tree, c.txn};
+  uint64_t version = ++ref_version_;
+  return CommitResult{commit_id, tree, c.txn, version};
 }
 
 Status StoreImpl::UpdateRefs(const RefTransaction& tx,

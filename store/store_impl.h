@@ -46,6 +46,9 @@ class StoreImpl {
   Status Load();
 
   Result<CommitResult> CommitPages(const CommitRequest& req);
+  // Stages one page object; uses page.id when the caller computed it.
+  std::pair<uint32_t, ObjectId> StagePage(WriteBatch* batch,
+                                          const PageWrite& page);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
                              const std::string& message, bool force);

@@ -73,8 +73,14 @@ struct StoreOptions {
 
 // A page to write in a commit: its 0-based number and its bytes.
 struct PageWrite {
+  PageWrite(uint32_t pgno, std::string bytes, ObjectId id = ObjectId())
+      : pgno(pgno), bytes(std::move(bytes)), id(id) {}
+
   uint32_t pgno;
   std::string bytes;
+  // The id of EncodePage(bytes), when the caller has computed it already
+  // (saves hashing the page twice); null: computed here.
+  ObjectId id;
 };
 
 struct CommitRequest {
@@ -103,6 +109,7 @@ struct CommitResult {
   ObjectId commit;
   ObjectId tree;
   uint64_t txn = 0;
+  uint64_t ref_version = 0;  // ref_version() right after this commit
 };
 
 struct GcOptions {
