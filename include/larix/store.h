@@ -64,7 +64,7 @@ struct StoreOptions {
   // File access for on-disk backends; tests inject faults through it.
   leveldb::Env* env = nullptr;
   // Bytes of decoded objects (pages and tree nodes) kept in memory.
-  size_t cache_bytes = 32 << 20;
+  size_t cache_bytes = 64 << 20;
   // Microseconds since the epoch; tests substitute a fake clock.
   std::function<int64_t()> clock;
   // Author recorded in commits when the caller gives none.
