@@ -38,6 +38,7 @@
 #include <unordered_set>
 
 #include "larix/sys/backend.h"
+#include "objects/leveldb_env.h"
 #include "objects/coding.h"
 
 namespace larix {
@@ -49,32 +50,6 @@ constexpr std::string_view kFormatKey = "mformat";
 constexpr std::string_view kStatsKey = "mstats";
 constexpr std::string_view kFormatValue = "larix-leveldb-backend 1";
 
-// Maps a LevelDB status to a Larix one, with `context` (naming the
-// directory, object or record) in front of LevelDB's own message.
-Status FromLevelDb(const leveldb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::OK();
-  std::string msg = std::string(context) + ": " + s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(msg);
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsNotSupportedError()) return Status::NotSupported(msg);
-  if (msg.find("No space left on device") != std::string::npos) {
-    return Status::Full(msg);
-  }
-  if (s.IsInvalidArgument()) {
-    if (msg.find("(create_if_missing is false)") != std::string::npos) {
-      return Status::NotFound(msg);
-    }
-    if (msg.find("(error_if_exists is true)") != std::string::npos) {
-      return Status::AlreadyExists(msg);
-    }
-    return Status::InvalidArgument(msg);
-  }
-  if (msg.find("already held by process") != std::string::npos ||
-      msg.find("Resource temporarily unavailable") != std::string::npos) {
-    return Status::Busy(msg + " (the store is open elsewhere)");
-  }
-  return Status::IOError(msg);
-}
 
 std::string ObjectKey(const ObjectId& id) {
   std::string key(1, kObjectPrefix);
@@ -457,17 +432,7 @@ Status LevelDbBackend::GetStats(BackendStats* stats) {
     stats->stored_bytes = stored_bytes_;
   }
   stats->disk_bytes = 0;
-  std::vector<std::string> children;
-  LARIX_RETURN_IF_ERROR(
-      FromLevelDb(env_->GetChildren(dir_, &children), "list " + dir_));
-  for (const std::string& name : children) {
-    uint64_t size = 0;
-    if (name != "." && name != ".." &&
-        env_->GetFileSize(dir_ + "/" + name, &size).ok()) {
-      stats->disk_bytes += size;
-    }
-  }
-  return Status::OK();
+  return AddDirectoryBytes(env_, dir_, &stats->disk_bytes);
 }
 
 }  // namespace

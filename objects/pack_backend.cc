@@ -92,6 +92,7 @@
 #endif
 
 #include "larix/sys/backend.h"
+#include "objects/leveldb_env.h"
 #include "objects/coding.h"
 
 namespace larix {
@@ -258,24 +259,6 @@ bool ParsePackFileName(const std::string& name, uint32_t* n) {
   return v > 0;
 }
 
-// Maps a LevelDB (or leveldb::Env) status to a Larix one, with `context` in
-// front of LevelDB's message.
-Status FromLevelDb(const leveldb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::OK();
-  std::string msg = std::string(context) + ": " + s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(msg);
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsNotSupportedError()) return Status::NotSupported(msg);
-  if (msg.find("No space left on device") != std::string::npos) {
-    return Status::Full(msg);
-  }
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
-  if (msg.find("already held by process") != std::string::npos ||
-      msg.find("Resource temporarily unavailable") != std::string::npos) {
-    return Status::Busy(msg + " (the store is open elsewhere)");
-  }
-  return Status::IOError(msg);
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -1608,16 +1591,7 @@ Status PackBackend::GetStats(BackendStats* stats) {
   }
   stats->disk_bytes = 0;
   for (const std::string& d : {packs_dir_, index_dir_}) {
-    std::vector<std::string> children;
-    LARIX_RETURN_IF_ERROR(
-        FromLevelDb(env_->GetChildren(d, &children), "list " + d));
-    for (const std::string& name : children) {
-      uint64_t size = 0;
-      if (name != "." && name != ".." &&
-          env_->GetFileSize(d + "/" + name, &size).ok()) {
-        stats->disk_bytes += size;
-      }
-    }
+    LARIX_RETURN_IF_ERROR(AddDirectoryBytes(env_, d, &stats->disk_bytes));
   }
   return Status::OK();
 }
