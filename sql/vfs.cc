@@ -175,6 +175,14 @@ class BranchFile {
   // message: the first few statements of the transaction, abridged.
   void NoteStatement(const char* sql) {
     if (sql == nullptr) return;
+    // A writing statement that starts while no write transaction is open
+    // begins the next commit's message.  (The text is not dropped when a
+    // transaction ends: SQLite reruns a statement that met SQLITE_SCHEMA
+    // without tracing it again.)
+    if (lock_ < SQLITE_LOCK_RESERVED) {
+      statements_.clear();
+      noted_statements_ = 0;
+    }
     if (noted_statements_++ >= kNotedStatements) return;
     std::string text(sql);
     while (!text.empty() && isspace(static_cast<unsigned char>(text.back()))) {
@@ -607,8 +615,6 @@ int BranchFile::Unlock(int level) {
       engine_->ReleaseWriter(snap_.ref, this);
       writer_ = false;
     }
-    statements_.clear();
-    noted_statements_ = 0;
   }
   if (level == SQLITE_LOCK_NONE) pin_.reset();
   lock_ = level;

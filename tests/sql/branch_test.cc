@@ -372,6 +372,20 @@ TEST_F(BranchTest, RenameCarriesAliasesAndFutureTransactionsFail) {
   EXPECT_NE(error.find("has not happened yet"), std::string::npos) << error;
 }
 
+// A commit's message is the SQL that made it, also for the first write
+// after USE BRANCH (which SQLite reruns after SQLITE_SCHEMA without
+// tracing it again) and not including a rolled-back statement.
+TEST_F(BranchTest, CommitMessagesCarryTheStatementAfterUseBranch) {
+  Larix(db_,
+        "CREATE TABLE t(a);"
+        "CREATE DATABASE BRANCH dev FROM main AS OF NOW;"
+        "BEGIN; INSERT INTO t VALUES (0); ROLLBACK;"
+        "USE BRANCH dev;"
+        "INSERT INTO t VALUES (2)");
+  EXPECT_EQ(ScalarLarix(db_, "SELECT message FROM larix_log LIMIT 1"),
+            "INSERT INTO t VALUES (2)");
+}
+
 TEST_F(BranchTest, AlterTableAddSystemVersioningIsAccepted) {
   Larix(db_, "CREATE TABLE audit_logs(id INTEGER PRIMARY KEY, msg TEXT)");
   Larix(db_, "ALTER TABLE audit_logs ADD SYSTEM VERSIONING");
