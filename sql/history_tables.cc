@@ -7,6 +7,7 @@
 #include "objects/commit_graph.h"
 #include "refs/ref_name.h"
 #include "sql/row_diff.h"
+#include "sql/sqlite_values.h"
 #include "sql/snapshot_table.h"
 #include "sql/time_travel.h"
 #include "sql/tokenizer.h"
@@ -36,23 +37,13 @@ const char* Prefix(Kind k) {
   return "";
 }
 
+// The names of main.`table`'s columns; empty if there is no such table.
 std::vector<std::string> ColumnsOf(sqlite3* db, const std::string& table) {
-  std::vector<std::string> cols;
-  std::string q = "PRAGMA main.table_info(" + SqlQuote(table) + ")";
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, q.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    return cols;
+  std::vector<std::string> names;
+  for (const TableColumn& c : TableColumns(db, "main", table)) {
+    names.push_back(c.name);
   }
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    cols.push_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
-  }
-  sqlite3_finalize(stmt);
-  return cols;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
+  return names;
 }
 
 // A computed result row: values by column index.
@@ -208,7 +199,7 @@ std::vector<SqlValue> Project(const std::vector<std::string>& columns,
   if (values.empty()) return out;
   for (size_t i = 0; i < columns.size(); i++) {
     for (size_t j = 0; j < result.columns.size() && j < values.size(); j++) {
-      if (Lower(result.columns[j]) == Lower(columns[i])) {
+      if (sql::AsciiLower(result.columns[j]) == sql::AsciiLower(columns[i])) {
         out[i] = values[j];
         break;
       }
@@ -359,20 +350,7 @@ int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int i) {
     sqlite3_result_null(ctx);
     return SQLITE_OK;
   }
-  const SqlValue& v = row[i];
-  switch (v.type) {
-    case SqlValue::Type::kNull: sqlite3_result_null(ctx); break;
-    case SqlValue::Type::kInteger: sqlite3_result_int64(ctx, v.integer); break;
-    case SqlValue::Type::kReal: sqlite3_result_double(ctx, v.real); break;
-    case SqlValue::Type::kText:
-      sqlite3_result_text(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()),
-                          SQLITE_TRANSIENT);
-      break;
-    case SqlValue::Type::kBlob:
-      sqlite3_result_blob(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()),
-                          SQLITE_TRANSIENT);
-      break;
-  }
+  ResultSqlValue(ctx, row[i]);
   return SQLITE_OK;
 }
 
@@ -464,7 +442,7 @@ Result<std::vector<sql::SqlEdit>> RewriteHistoryCalls(sqlite3* db,
   for (size_t i = 0; i + 3 < tokens.size(); i++) {
     const sql::Token& name = tokens[i];
     if (name.kind != sql::TokenKind::kIdentifier) continue;
-    std::string n = Lower(std::string(name.text));
+    std::string n = sql::AsciiLower(std::string(name.text));
     Kind kind;
     if (n == "larix_diff") kind = Kind::kDiff;
     else if (n == "larix_history") kind = Kind::kHistory;

@@ -13,6 +13,7 @@
 #include "sql/branches.h"
 #include "sql/btree_reader.h"
 #include "sql/row_diff.h"
+#include "sql/sqlite_values.h"
 #include "sql/tokenizer.h"
 #include "sql/translate.h"
 #include "sql/vfs.h"
@@ -113,34 +114,13 @@ class MergeConnection {
   std::map<std::string, sqlite3_stmt*> cache_;
 };
 
-void Bind(sqlite3_stmt* stmt, int i, const SqlValue& v) {
-  switch (v.type) {
-    case SqlValue::Type::kNull: sqlite3_bind_null(stmt, i); break;
-    case SqlValue::Type::kInteger: sqlite3_bind_int64(stmt, i, v.integer); break;
-    case SqlValue::Type::kReal: sqlite3_bind_double(stmt, i, v.real); break;
-    case SqlValue::Type::kText:
-      sqlite3_bind_text(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()),
-                        SQLITE_TRANSIENT);
-      break;
-    case SqlValue::Type::kBlob:
-      sqlite3_bind_blob(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()),
-                        SQLITE_TRANSIENT);
-      break;
-  }
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // ---------------------------------------------------------------------------
 // Schema
 
 using Schema = std::map<std::string, SchemaEntry>;  // by lower-case name
 
 bool IsInternal(const std::string& name) {
-  return Lower(name).rfind("sqlite_", 0) == 0;
+  return sql::AsciiLower(name).rfind("sqlite_", 0) == 0;
 }
 
 Result<Schema> SchemaOf(Store* store, const ObjectId& commit) {
@@ -154,7 +134,7 @@ Result<Schema> SchemaOf(Store* store, const ObjectId& commit) {
                          reader->Schema());
   for (const SchemaEntry& e : *entries) {
     if (IsInternal(e.name) || e.sql.empty()) continue;
-    out[Lower(e.name)] = e;
+    out[sql::AsciiLower(e.name)] = e;
   }
   return out;
 }
@@ -246,7 +226,7 @@ Status MergeSchema(MergeConnection* conn, const Schema& base,
     const std::string& real = t ? t->name : b->name;
     if (t == nullptr) {
       statements.push_back({-1 - Order(type),
-                            "DROP " + std::string(Lower(type) == "table" ? "TABLE"
+                            "DROP " + std::string(sql::AsciiLower(type) == "table" ? "TABLE"
                                                   : type == "index" ? "INDEX"
                                                   : type == "view"  ? "VIEW"
                                                                     : "TRIGGER") +
@@ -311,7 +291,7 @@ Values ToValues(const std::vector<std::string>& columns,
                 const std::vector<SqlValue>& values) {
   Values out;
   for (size_t i = 0; i < columns.size() && i < values.size(); i++) {
-    out[Lower(columns[i])] = values[i];
+    out[sql::AsciiLower(columns[i])] = values[i];
   }
   return out;
 }
@@ -321,7 +301,7 @@ std::string KeyOf(const TablePlan& plan, const Change& c) {
   const Values& v = c.has_new ? c.now : c.base;
   std::string key = "(";
   for (size_t i = 0; i < plan.key_columns.size(); i++) {
-    auto it = v.find(Lower(plan.key_columns[i]));
+    auto it = v.find(sql::AsciiLower(plan.key_columns[i]));
     key += (i ? ", " : "") +
            (it == v.end() ? std::string("NULL") : it->second.ToSqlLiteral());
   }
@@ -366,7 +346,7 @@ std::map<std::string, Change> Keyed(const TablePlan& plan,
 
 std::string Literal(const Values& v, const std::string& col, bool present) {
   if (!present) return "<absent>";
-  auto it = v.find(Lower(col));
+  auto it = v.find(sql::AsciiLower(col));
   return it == v.end() ? "NULL" : it->second.ToSqlLiteral();
 }
 
@@ -380,7 +360,7 @@ class RowApplier {
     std::vector<const SqlValue*> values;
     for (const ColumnInfo& c : plan_.info.columns) {
       if (c.virtual_generated || c.stored_generated) continue;
-      auto it = row.find(Lower(c.name));
+      auto it = row.find(sql::AsciiLower(c.name));
       if (it == row.end()) continue;
       cols += (cols.empty() ? "" : ", ") + SqlIdentifier(c.name);
       marks += marks.empty() ? "?" : ", ?";
@@ -391,7 +371,7 @@ class RowApplier {
     if (cols.empty()) sql = "INSERT INTO " + SqlIdentifier(plan_.name) +
                             " DEFAULT VALUES";
     LARIX_ASSIGN_OR_RETURN(sqlite3_stmt* stmt, conn_->Prepare(sql));
-    for (size_t i = 0; i < values.size(); i++) Bind(stmt, i + 1, *values[i]);
+    for (size_t i = 0; i < values.size(); i++) BindSqlValue(stmt, i + 1, *values[i]);
     LARIX_RETURN_IF_ERROR(conn_->Run(stmt));
     result_->rows_inserted++;
     return Status::OK();
@@ -411,8 +391,8 @@ class RowApplier {
     sql += " WHERE " + KeyCondition(key_of, &key);
     LARIX_ASSIGN_OR_RETURN(sqlite3_stmt* stmt, conn_->Prepare(sql));
     int i = 1;
-    for (const SqlValue* v : values) Bind(stmt, i++, *v);
-    for (const SqlValue& k : key) Bind(stmt, i++, k);
+    for (const SqlValue* v : values) BindSqlValue(stmt, i++, *v);
+    for (const SqlValue& k : key) BindSqlValue(stmt, i++, k);
     LARIX_RETURN_IF_ERROR(conn_->Run(stmt));
     result_->rows_updated += sqlite3_changes(conn_->db());
     return Status::OK();
@@ -423,7 +403,7 @@ class RowApplier {
     std::string sql = "DELETE FROM " + SqlIdentifier(plan_.name) + " WHERE " +
                       KeyCondition(key_of, &key);
     LARIX_ASSIGN_OR_RETURN(sqlite3_stmt* stmt, conn_->Prepare(sql));
-    for (size_t i = 0; i < key.size(); i++) Bind(stmt, i + 1, key[i]);
+    for (size_t i = 0; i < key.size(); i++) BindSqlValue(stmt, i + 1, key[i]);
     LARIX_RETURN_IF_ERROR(conn_->Run(stmt));
     result_->rows_deleted += sqlite3_changes(conn_->db());
     return Status::OK();
@@ -435,7 +415,7 @@ class RowApplier {
     std::vector<const SqlValue*> values;
     for (const ColumnInfo& c : plan_.info.columns) {
       if (c.virtual_generated) continue;
-      auto it = row.find(Lower(c.name));
+      auto it = row.find(sql::AsciiLower(c.name));
       if (it == row.end()) continue;
       cond += (cond.empty() ? "" : " AND ") + SqlIdentifier(c.name) + " IS ?";
       values.push_back(&it->second);
@@ -444,7 +424,7 @@ class RowApplier {
     std::string sql = "DELETE FROM " + t + " WHERE rowid = (SELECT rowid FROM " +
                       t + (cond.empty() ? "" : " WHERE " + cond) + " LIMIT 1)";
     LARIX_ASSIGN_OR_RETURN(sqlite3_stmt* stmt, conn_->Prepare(sql));
-    for (size_t i = 0; i < values.size(); i++) Bind(stmt, i + 1, *values[i]);
+    for (size_t i = 0; i < values.size(); i++) BindSqlValue(stmt, i + 1, *values[i]);
     LARIX_RETURN_IF_ERROR(conn_->Run(stmt));
     result_->rows_deleted += sqlite3_changes(conn_->db());
     return Status::OK();
@@ -459,7 +439,7 @@ class RowApplier {
     const Values& v = c.has_base ? c.base : c.now;
     std::string cond;
     for (const std::string& col : plan_.key_columns) {
-      auto it = v.find(Lower(col));
+      auto it = v.find(sql::AsciiLower(col));
       key->push_back(it == v.end() ? SqlValue::Null() : it->second);
       cond += (cond.empty() ? "" : " AND ") + SqlIdentifier(col) + " IS ?";
     }
@@ -640,15 +620,15 @@ Status MergeSequences(Store* store, MergeConnection* conn,
         sqlite3_stmt* up,
         conn->Prepare("UPDATE sqlite_sequence SET seq = max(seq, ?1) "
                       "WHERE name = ?2"));
-    Bind(up, 1, v["seq"]);
-    Bind(up, 2, v["name"]);
+    BindSqlValue(up, 1, v["seq"]);
+    BindSqlValue(up, 2, v["name"]);
     LARIX_RETURN_IF_ERROR(conn->Run(up));
     if (sqlite3_changes(conn->db()) == 0) {
       LARIX_ASSIGN_OR_RETURN(
           sqlite3_stmt* ins,
           conn->Prepare("INSERT INTO sqlite_sequence(name, seq) VALUES (?2, ?1)"));
-      Bind(ins, 1, v["seq"]);
-      Bind(ins, 2, v["name"]);
+      BindSqlValue(ins, 1, v["seq"]);
+      BindSqlValue(ins, 2, v["name"]);
       LARIX_RETURN_IF_ERROR(conn->Run(ins));
     }
   }
@@ -724,7 +704,7 @@ Status WriteConflictTables(MergeConnection* conn,
           if (it == row->end()) {
             sqlite3_bind_null(stmt, i++);
           } else {
-            Bind(stmt, i++, it->second);
+            BindSqlValue(stmt, i++, it->second);
           }
         }
       }
@@ -836,7 +816,7 @@ Status ApplyThreeWay(Engine* engine, MergeConnection* conn,
 }  // namespace
 
 Result<MergePolicy> ParseMergePolicy(const std::string& name) {
-  std::string n = Lower(name);
+  std::string n = sql::AsciiLower(name);
   if (n == "fail" || n.empty()) return MergePolicy::kFail;
   if (n == "branch_wins" || n == "theirs") return MergePolicy::kBranchWins;
   if (n == "target_wins" || n == "ours") return MergePolicy::kTargetWins;

@@ -22,6 +22,7 @@
 #include "objects/odb.h"
 #include "objects/page_tree.h"
 #include "sql/engine.h"
+#include "sql/sqlite_values.h"
 #include "sql_test_util.h"
 
 namespace larix {
@@ -29,49 +30,6 @@ namespace {
 
 using test::Exec;
 using test::OpenOrDie;
-
-SqlValue ColumnValue(sqlite3_stmt* stmt, int i) {
-  switch (sqlite3_column_type(stmt, i)) {
-    case SQLITE_INTEGER:
-      return SqlValue::Integer(sqlite3_column_int64(stmt, i));
-    case SQLITE_FLOAT:
-      return SqlValue::Real(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT:
-      return SqlValue::Text(std::string(
-          reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)),
-          sqlite3_column_bytes(stmt, i)));
-    case SQLITE_BLOB: {
-      const void* p = sqlite3_column_blob(stmt, i);
-      int n = sqlite3_column_bytes(stmt, i);
-      return SqlValue::Blob(n ? std::string(static_cast<const char*>(p), n)
-                              : std::string());
-    }
-    default:
-      return SqlValue::Null();
-  }
-}
-
-void BindValue(sqlite3_stmt* stmt, int i, const SqlValue& v) {
-  switch (v.type) {
-    case SqlValue::Type::kNull:
-      sqlite3_bind_null(stmt, i);
-      break;
-    case SqlValue::Type::kInteger:
-      sqlite3_bind_int64(stmt, i, v.integer);
-      break;
-    case SqlValue::Type::kReal:
-      sqlite3_bind_double(stmt, i, v.real);
-      break;
-    case SqlValue::Type::kText:
-      sqlite3_bind_text(stmt, i, v.bytes.data(),
-                        static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      break;
-    case SqlValue::Type::kBlob:
-      sqlite3_bind_blob(stmt, i, v.bytes.data(),
-                        static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      break;
-  }
-}
 
 // All rows of a query, as SqlValues.
 std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
@@ -84,7 +42,7 @@ std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     std::vector<SqlValue> row;
     for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-      row.push_back(ColumnValue(stmt, i));
+      row.push_back(ColumnSqlValue(stmt, i));
     }
     rows.push_back(std::move(row));
   }
@@ -192,7 +150,7 @@ class BtreeReaderTest : public ::testing::Test {
     Exec(db_, "BEGIN");
     for (const auto& row : rows) {
       for (size_t i = 0; i < ncols; i++) {
-        BindValue(stmt, static_cast<int>(i + 1), row[i]);
+        BindSqlValue(stmt, static_cast<int>(i + 1), row[i]);
       }
       ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db_);
       sqlite3_reset(stmt);

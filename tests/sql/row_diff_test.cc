@@ -24,6 +24,7 @@
 #include "refs/ref_db.h"
 #include "refs/ref_name.h"
 #include "sql/engine.h"
+#include "sql/sqlite_values.h"
 #include "sql_test_util.h"
 
 namespace larix {
@@ -31,27 +32,6 @@ namespace {
 
 using test::Exec;
 using test::OpenOrDie;
-
-SqlValue ColumnValue(sqlite3_stmt* stmt, int i) {
-  switch (sqlite3_column_type(stmt, i)) {
-    case SQLITE_INTEGER:
-      return SqlValue::Integer(sqlite3_column_int64(stmt, i));
-    case SQLITE_FLOAT:
-      return SqlValue::Real(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT:
-      return SqlValue::Text(std::string(
-          reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)),
-          sqlite3_column_bytes(stmt, i)));
-    case SQLITE_BLOB: {
-      const void* p = sqlite3_column_blob(stmt, i);
-      int n = sqlite3_column_bytes(stmt, i);
-      return SqlValue::Blob(n ? std::string(static_cast<const char*>(p), n)
-                              : std::string());
-    }
-    default:
-      return SqlValue::Null();
-  }
-}
 
 std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
                                                const std::string& sql) {
@@ -64,7 +44,7 @@ std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     std::vector<SqlValue> row;
     for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-      row.push_back(ColumnValue(stmt, i));
+      row.push_back(ColumnSqlValue(stmt, i));
     }
     rows.push_back(std::move(row));
   }
