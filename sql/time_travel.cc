@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "larix/sys/backend.h"
-#include "objects/coding.h"
 #include "objects/commit_graph.h"
 #include "refs/ref_db.h"
 #include "refs/ref_name.h"
@@ -135,14 +133,6 @@ Result<AsOfPoint> ParseAsOfPoint(std::string_view kind) {
                                  "'");
 }
 
-int64_t HistoryRetentionMicros(Store* store) {
-  return store->history_retention_us();
-}
-
-Status SetHistoryRetentionMicros(Store* store, int64_t retention_us) {
-  return store->SetHistoryRetention(retention_us);
-}
-
 namespace {
 
 // The last commit at or before time_us on the first-parent history of
@@ -165,7 +155,7 @@ Result<ObjectId> LastCommitAtOrBefore(Store* store, const ObjectId& from,
 Result<ObjectId> ResolveTimestamp(Store* store, const std::string& ref,
                                   const std::string& value) {
   LARIX_ASSIGN_OR_RETURN(int64_t t, ParseTimestamp(value));
-  int64_t horizon = store->NowMicros() - HistoryRetentionMicros(store);
+  int64_t horizon = store->NowMicros() - store->history_retention_us();
   if (t < horizon) {
     return Status::InvalidArgument(
         "'" + value + "' is before the retained history (history is kept "
@@ -200,13 +190,11 @@ Result<ObjectId> ResolveTransaction(Store* store, const std::string& ref,
     return Status::InvalidArgument("transaction number must be a whole "
                                    "number, got '" + value + "'");
   }
-  std::string counter;
-  if (store->backend()->GetRecord("s/txn", &counter).ok() &&
-      counter.size() == 8 && n > coding::DecodeFixed64(counter.data())) {
+  uint64_t newest_txn = store->last_txn();
+  if (n > newest_txn) {
     return Status::NotFound("transaction " + value +
                             " has not happened yet (the newest is " +
-                            std::to_string(coding::DecodeFixed64(counter.data())) +
-                            ")");
+                            std::to_string(newest_txn) + ")");
   }
   LARIX_ASSIGN_OR_RETURN(ObjectId head, store->refs()->Resolve(ref));
   ObjectId found;

@@ -46,11 +46,6 @@ Result<AsOfPoint> ParseAsOfPoint(std::string_view kind);
 Result<ObjectId> ResolveAsOf(Store* store, const std::string& branch_ref,
                              AsOfPoint kind, const std::string& value);
 
-// History retention of a store: how far back AS OF may reach, and what GC
-// keeps.  Stored as the record "s/retention_us"; default 30 days.
-int64_t HistoryRetentionMicros(Store* store);
-Status SetHistoryRetentionMicros(Store* store, int64_t retention_us);
-
 }  // namespace larix
 
 #endif  // LARIX_SQL_TIME_TRAVEL_H_

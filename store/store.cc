@@ -459,6 +459,10 @@ PageTree* Store::trees() { return &impl_->trees_; }
 CommitGraph* Store::commits() { return &impl_->commits_; }
 RefDb* Store::refs() { return &impl_->refs_; }
 uint64_t Store::ref_version() const { return impl_->ref_version_.load(); }
+uint64_t Store::last_txn() {
+  std::lock_guard lock(impl_->commit_mu_);
+  return impl_->last_txn_;
+}
 
 Result<CommitResult> Store::CommitPages(const CommitRequest& request) {
   return impl_->CommitPages(request);

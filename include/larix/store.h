@@ -193,6 +193,9 @@ class Store {
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
                              const std::string& message, bool force);
 
+  // The store-wide number of the newest transaction committed.
+  uint64_t last_txn();
+
   // Incremented after every successful ref change made through this Store;
   // lets callers cache ref resolutions cheaply.
   uint64_t ref_version() const;
