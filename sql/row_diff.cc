@@ -23,6 +23,7 @@
 // a key appears once in it (Corruption otherwise).
 
 #include "sql/row_diff.h"
+#include "sql/tokenizer.h"
 
 #include <algorithm>
 #include <functional>
@@ -60,16 +61,8 @@ bool Contains(const std::vector<uint32_t>& sorted, uint32_t pgno) {
   return std::binary_search(sorted.begin(), sorted.end(), pgno);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool IsInternalName(std::string_view name) {
-  return Lower(name.substr(0, 7)) == "sqlite_";
+  return sql::AsciiLower(name.substr(0, 7)) == "sqlite_";
 }
 
 // The columns a version stores (virtual generated columns have no value
@@ -97,7 +90,7 @@ bool SameStorage(const TableInfo& a, const TableInfo& b) {
   }
   for (size_t i = 0; i < a.columns.size(); i++) {
     const ColumnInfo &x = a.columns[i], &y = b.columns[i];
-    if (Lower(x.name) != Lower(y.name) || x.affinity != y.affinity ||
+    if (sql::AsciiLower(x.name) != sql::AsciiLower(y.name) || x.affinity != y.affinity ||
         x.virtual_generated != y.virtual_generated ||
         !(x.default_value == y.default_value)) {
       return false;
@@ -119,8 +112,8 @@ bool SameKey(const TableInfo& a, const TableInfo& b) {
   if (!a.without_rowid) return true;
   if (a.primary_key.size() != b.primary_key.size()) return false;
   for (size_t i = 0; i < a.primary_key.size(); i++) {
-    if (Lower(a.columns[a.primary_key[i]].name) !=
-        Lower(b.columns[b.primary_key[i]].name)) {
+    if (sql::AsciiLower(a.columns[a.primary_key[i]].name) !=
+        sql::AsciiLower(b.columns[b.primary_key[i]].name)) {
       return false;
     }
   }
@@ -160,7 +153,7 @@ ColumnMap MakeColumnMap(const TableInfo* info[2]) {
       const std::string& name = info[side]->columns[c].name;
       bool known = false;
       for (const std::string& have : map.columns) {
-        if (Lower(have) == Lower(name)) known = true;
+        if (sql::AsciiLower(have) == sql::AsciiLower(name)) known = true;
       }
       if (!known) map.columns.push_back(name);
     }
@@ -528,7 +521,7 @@ Status VersionDiff::CollectBtrees(std::map<std::string, Btree>* out) {
     s.root[side] = 1;
     for (const SchemaEntry& e : *schema) {
       if (e.root_page == 0) continue;
-      Btree& b = (*out)[Lower(e.name)];
+      Btree& b = (*out)[sql::AsciiLower(e.name)];
       b.name = e.name;
       b.present[side] = true;
       b.root[side] = e.root_page;
@@ -550,7 +543,7 @@ Status VersionDiff::ResolveOverflow(Btree* target) {
     others_walked = true;
     LARIX_RETURN_IF_ERROR(CollectBtrees(&others));
     for (auto& [key, b] : others) {
-      if (Lower(b.name) == Lower(target->name)) continue;
+      if (sql::AsciiLower(b.name) == sql::AsciiLower(target->name)) continue;
       LARIX_RETURN_IF_ERROR(Walk(&b));
     }
     return Status::OK();
@@ -580,7 +573,7 @@ Status VersionDiff::ResolveOverflow(Btree* target) {
   // their size, and their pages are mostly explained already).
   LARIX_RETURN_IF_ERROR(walk_others());
   for (auto& [key, b] : others) {
-    if (Lower(b.name) == Lower(target->name)) continue;
+    if (sql::AsciiLower(b.name) == sql::AsciiLower(target->name)) continue;
     if (!b.present[kFrom] || !b.present[kTo]) continue;
     LARIX_RETURN_IF_ERROR(ReadChanged(&b));
   }
@@ -797,7 +790,7 @@ Status VersionDiff::Summarize(std::vector<TableChangeSummary>* out) {
                            readers_[side]->Schema());
     for (const SchemaEntry& e : *schema) {
       if (e.type == "table" && e.root_page != 0 && !IsInternalName(e.name)) {
-        tables.insert(Lower(e.name));
+        tables.insert(sql::AsciiLower(e.name));
       }
     }
   }
@@ -914,7 +907,7 @@ Status VersionDiff::Summarize(std::vector<TableChangeSummary>* out) {
   }
   std::sort(out->begin(), out->end(),
             [](const TableChangeSummary& a, const TableChangeSummary& b) {
-              return Lower(a.table) < Lower(b.table);
+              return sql::AsciiLower(a.table) < sql::AsciiLower(b.table);
             });
   return Status::OK();
 }

@@ -18,32 +18,6 @@ namespace {
 constexpr char kModule[] = "larix_snapshot";
 constexpr char kPrefix[] = "larix_asof_";
 
-struct Column {
-  std::string name;
-  std::string type;
-};
-
-// Columns of `schema`.`table` on `db`, in order.  Empty if no such table.
-std::vector<Column> TableColumns(sqlite3* db, const std::string& schema,
-                                 const std::string& table) {
-  std::vector<Column> cols;
-  std::string q = "PRAGMA " + SqlIdentifier(schema) + ".table_info(" +
-                  SqlQuote(table) + ")";
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, q.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    return cols;
-  }
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    auto text = [&](int i) {
-      const unsigned char* t = sqlite3_column_text(stmt, i);
-      return t ? std::string(reinterpret_cast<const char*>(t)) : "";
-    };
-    cols.push_back({text(1), text(2)});
-  }
-  sqlite3_finalize(stmt);
-  return cols;
-}
-
 bool HasRowid(sqlite3* db, const std::string& table) {
   std::string q = "SELECT rowid FROM main." + SqlIdentifier(table) + " LIMIT 0";
   sqlite3_stmt* stmt = nullptr;
@@ -68,7 +42,7 @@ struct SnapshotVtab {
   sqlite3_vtab base;
   sqlite3* db;  // the connection the table lives on
   std::string table;
-  std::vector<Column> columns;
+  std::vector<TableColumn> columns;
   std::map<ObjectId, std::unique_ptr<Snapshot>> snapshots;
 };
 
@@ -96,13 +70,13 @@ int Connect(sqlite3* db, void*, int argc, const char* const* argv,
   if (table.size() >= 2 && (table[0] == '"' || table[0] == '\'')) {
     table = table.substr(1, table.size() - 2);
   }
-  std::vector<Column> cols = TableColumns(db, "main", table);
+  std::vector<TableColumn> cols = TableColumns(db, "main", table);
   if (cols.empty()) {
     *err = sqlite3_mprintf("no such table: %s", table.c_str());
     return SQLITE_ERROR;
   }
   std::string decl = "CREATE TABLE x(";
-  for (const Column& c : cols) {
+  for (const TableColumn& c : cols) {
     decl += SqlIdentifier(c.name) + " " + c.type + ", ";
   }
   decl += "larix_kind HIDDEN, larix_value HIDDEN)";
@@ -190,15 +164,15 @@ Result<Snapshot*> GetSnapshot(SnapshotVtab* vtab, Engine* engine,
   LARIX_RETURN_IF_ERROR(OpenDatabase(
       engine->name() + "@" + kCommitSpecPrefix + commit.ToHex(), options,
       &snap->db));
-  std::vector<Column> then = TableColumns(snap->db, "main", vtab->table);
+  std::vector<TableColumn> then = TableColumns(snap->db, "main", vtab->table);
   if (then.empty()) {
     return Status::NotFound("table '" + vtab->table +
                             "' did not exist at commit " +
                             commit.ShortHex());
   }
-  for (const Column& c : vtab->columns) {
+  for (const TableColumn& c : vtab->columns) {
     bool present = false;
-    for (const Column& t : then) {
+    for (const TableColumn& t : then) {
       present |= sqlite3_stricmp(t.name.c_str(), c.name.c_str()) == 0;
     }
     snap->select_list.push_back(present ? SqlIdentifier(c.name) : "NULL");
@@ -331,19 +305,39 @@ sqlite3_module kSnapshotModule = {
 
 }  // namespace
 
+std::vector<TableColumn> TableColumns(sqlite3* db, const std::string& schema,
+                                      const std::string& table) {
+  std::vector<TableColumn> cols;
+  std::string q = "PRAGMA " + SqlIdentifier(schema) + ".table_info(" +
+                  SqlQuote(table) + ")";
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, q.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    return cols;
+  }
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    auto text = [&](int i) {
+      const unsigned char* t = sqlite3_column_text(stmt, i);
+      return t ? std::string(reinterpret_cast<const char*>(t)) : "";
+    };
+    cols.push_back({text(1), text(2)});
+  }
+  sqlite3_finalize(stmt);
+  return cols;
+}
+
 int RegisterSnapshotModule(sqlite3* db) {
   return sqlite3_create_module(db, kModule, &kSnapshotModule, nullptr);
 }
 
 Result<std::string> EnsureSnapshotTable(sqlite3* db, const std::string& table) {
-  std::vector<Column> now = TableColumns(db, "main", table);
+  std::vector<TableColumn> now = TableColumns(db, "main", table);
   if (now.empty()) {
     return Status::NotFound("no such table: " + table +
                             " (AS OF reads the past of tables that exist)");
   }
   std::string name = kPrefix + table;
-  std::vector<Column> have = TableColumns(db, "temp", name);
-  std::vector<Column> want = now;
+  std::vector<TableColumn> have = TableColumns(db, "temp", name);
+  std::vector<TableColumn> want = now;
   want.push_back({"larix_kind", ""});
   want.push_back({"larix_value", ""});
   bool same = have.size() == want.size();

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
 #include "larix/status.h"
 
@@ -28,6 +29,15 @@ namespace larix {
 namespace sql {
 struct TimeTravelRef;
 }
+
+struct TableColumn {
+  std::string name;
+  std::string type;  // as declared
+};
+
+// Columns of `schema`.`table` on `db`, in order.  Empty if no such table.
+std::vector<TableColumn> TableColumns(sqlite3* db, const std::string& schema,
+                                      const std::string& table);
 
 // Registers the larix_snapshot module on `db`.
 int RegisterSnapshotModule(sqlite3* db);

@@ -554,6 +554,14 @@ std::vector<Token> Tokenize(std::string_view sql) {
 
 bool IsKeyword(std::string_view word) { return InTable(kKeywords, word); }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 bool IsUsableAsName(std::string_view word) {
   if (word.empty()) return false;
   for (char c : word) {

@@ -96,6 +96,9 @@ Token NextToken(std::string_view sql, std::size_t offset);
 // Whether `word` (any case) is one of SQLite 3.40's keywords.
 bool IsKeyword(std::string_view word);
 
+// `s` with ASCII letters lower-cased, as SQLite compares identifiers.
+std::string AsciiLower(std::string_view s);
+
 // Whether `word` may stand unquoted where SQLite expects a name (a column,
 // table or alias): an identifier that is not a keyword, or one of the
 // keywords SQLite's grammar lets fall back to an identifier (KEY, OF, TEMP,
