@@ -112,18 +112,8 @@ SqlValue RandomValue(std::mt19937_64& rng) {
   }
 }
 
-class BtreeReaderTest : public ::testing::Test {
+class BtreeReaderTest : public test::MemoryStoreTest {
  protected:
-  void SetUp() override {
-    name_ = test::MemoryStoreName();
-    db_ = OpenOrDie(name_);
-    ASSERT_NE(db_, nullptr);
-    engine_ = *Engine::Acquire(name_, true);
-  }
-  void TearDown() override { sqlite3_close(db_); }
-
-  Store* store() { return engine_->store(); }
-
   ObjectId HeadTree() {
     ObjectId head = *store()->ResolveRevision("main");
     return (*store()->commits()->Load(head))->tree;
@@ -223,10 +213,6 @@ class BtreeReaderTest : public ::testing::Test {
     ObjectId id = *store()->trees()->Get(tree, pgno - 1);
     return std::string(*DecodePage(**store()->odb()->Read(id)));
   }
-
-  std::string name_;
-  sqlite3* db_ = nullptr;
-  std::shared_ptr<Engine> engine_;
 };
 
 TEST_F(BtreeReaderTest, EmptyDatabaseHasNoTables) {

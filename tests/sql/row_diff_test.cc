@@ -84,17 +84,8 @@ std::string Show(const std::vector<SqlValue>& row) {
   return s + "]";
 }
 
-class RowDiffTest : public ::testing::Test {
+class RowDiffTest : public test::MemoryStoreTest {
  protected:
-  void SetUp() override {
-    name_ = test::MemoryStoreName();
-    db_ = OpenOrDie(name_);
-    ASSERT_NE(db_, nullptr);
-    engine_ = *Engine::Acquire(name_, true);
-  }
-  void TearDown() override { sqlite3_close(db_); }
-
-  Store* store() { return engine_->store(); }
   ObjectId Head() { return *store()->ResolveRevision("main"); }
   ObjectId TreeOf(const ObjectId& commit) {
     return (*store()->commits()->Load(commit))->tree;
@@ -333,9 +324,6 @@ class RowDiffTest : public ::testing::Test {
     }
   }
 
-  std::string name_;
-  sqlite3* db_ = nullptr;
-  std::shared_ptr<Engine> engine_;
   int snapshots_ = 0;
   // What ExpectDiff has checked (page-driven runs).
   uint64_t diffs_checked_ = 0, changes_checked_ = 0;

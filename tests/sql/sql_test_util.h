@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "larix/database.h"
+#include "sql/engine.h"
 
 namespace larix::test {
 
@@ -119,6 +120,25 @@ inline sqlite3* OpenOrDie(const std::string& spec,
   EXPECT_TRUE(s.ok()) << spec << ": " << s.ToString();
   return db;
 }
+
+// A fixture with a fresh in-memory store: its name, one connection on
+// main, and the Engine (for reaching the store's internals).
+class MemoryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = MemoryStoreName();
+    db_ = OpenOrDie(name_);
+    ASSERT_NE(db_, nullptr);
+    engine_ = *Engine::Acquire(name_, true);
+  }
+  void TearDown() override { sqlite3_close(db_); }
+
+  Store* store() { return engine_->store(); }
+
+  std::string name_;
+  sqlite3* db_ = nullptr;
+  std::shared_ptr<Engine> engine_;
+};
 
 }  // namespace larix::test
 

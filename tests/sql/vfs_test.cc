@@ -24,18 +24,8 @@ using test::Query;
 using test::Rows;
 using test::Scalar;
 
-class VfsTest : public ::testing::Test {
+class VfsTest : public test::MemoryStoreTest {
  protected:
-  void SetUp() override {
-    name_ = test::MemoryStoreName();
-    db_ = OpenOrDie(name_);
-    ASSERT_NE(db_, nullptr);
-    engine_ = *Engine::Acquire(name_, true);
-  }
-  void TearDown() override { sqlite3_close(db_); }
-
-  Store* store() { return engine_->store(); }
-
   // Number of commits on a branch, following first parents.
   size_t CommitCount(const std::string& branch = "main") {
     ObjectId head = *store()->refs()->Resolve(BranchRef(branch));
@@ -54,10 +44,6 @@ class VfsTest : public ::testing::Test {
     tx.Update(BranchRef(name), ObjectId(), head, "branch: created from " + from);
     ASSERT_TRUE(store()->UpdateRefs(tx).ok());
   }
-
-  std::string name_;
-  sqlite3* db_ = nullptr;
-  std::shared_ptr<Engine> engine_;
 };
 
 TEST_F(VfsTest, CreateInsertSelect) {
