@@ -42,6 +42,7 @@
 //
 // Usage:
 //   sql_bench [--quick] [--rows N] [--reps R] [--bulk-rows N] [--batch B]
+//             [--ops N (operations per repetition, for profiling)]
 //             [--only W1,W2] [--side sqlite|larix] [--sync FULL|NORMAL|OFF]
 //             [--dir DIR] [--keep] [--json]
 // --quick: 10000 rows, 100000 bulk rows, 3 repetitions, fewer operations
@@ -95,6 +96,7 @@ struct Config {
   int reps = 5;
   int64_t bulk_rows = 1000000;
   int batch = 100;
+  int ops = 0;  // operations per repetition; 0: each workload's default
   bool quick = false;
   bool json = false;
   bool keep = false;
@@ -480,7 +482,7 @@ Report RunWorkload(Side side, const Config& cfg, const fs::path& dir,
   Connection db(side, dir, w.durable ? "FULL" : cfg.sync);
   Random rng(7 + rep);
   int64_t next_id = cfg.rows + 1;
-  int ops = cfg.quick ? w.quick_ops : w.ops;
+  int ops = cfg.ops > 0 ? cfg.ops : cfg.quick ? w.quick_ops : w.ops;
   bool bulk = std::string(w.name) == "bulk_insert";
   if (!bulk) w.run(&db, &rng, ops, cfg, &next_id);
   if (w.setup) w.setup(&db);
@@ -621,7 +623,7 @@ std::string Machine(const std::string& key) {
 void Usage() {
   std::fprintf(stderr,
                "usage: sql_bench [--quick] [--rows N] [--reps R] "
-               "[--bulk-rows N] [--batch B] [--only W1,W2] "
+               "[--bulk-rows N] [--batch B] [--ops N] [--only W1,W2] "
                "[--side sqlite|larix] [--sync FULL|NORMAL|OFF] [--dir DIR] "
                "[--keep] [--json]\n");
   std::exit(2);
@@ -649,6 +651,8 @@ Config ParseFlags(int argc, char** argv) {
       bulk_set = true;
     } else if (a == "--batch") {
       cfg.batch = std::atoi(value().c_str());
+    } else if (a == "--ops") {
+      cfg.ops = std::atoi(value().c_str());
     } else if (a == "--only") {
       std::stringstream list(value());
       std::string name;
@@ -679,7 +683,7 @@ Config ParseFlags(int argc, char** argv) {
     if (!bulk_set) cfg.bulk_rows = 100000;
     if (!reps_set) cfg.reps = 3;
   }
-  if (cfg.rows < kRangeSize || cfg.reps < 1 || cfg.batch < 1 ||
+  if (cfg.rows < kRangeSize || cfg.reps < 1 || cfg.batch < 1 || cfg.ops < 0 ||
       cfg.bulk_rows < 1) {
     Usage();
   }

@@ -76,6 +76,15 @@ class Odb {
 
   Backend* backend() const { return backend_; }
 
+  // Caches an object just written (write-through for pages: the next read
+  // of a page a commit wrote is then a cache hit, not a backend read and a
+  // hash).  Call only once the object is stored.
+  void Remember(const ObjectId& id, Object canonical) {
+    size_t charge = canonical->size() + 64;
+    cache_.Insert(id, std::move(canonical), charge);
+  }
+  size_t cache_capacity() const { return options_.cache_bytes; }
+
   // Drops an id from the cache (after GC deletes it).
   void Forget(const ObjectId& id) { cache_.Erase(id); }
 

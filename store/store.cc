@@ -173,11 +173,22 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
 }
 
 std::pair<uint32_t, ObjectId> StoreImpl::StagePage(WriteBatch* batch,
-                                                   const PageWrite& page) {
+                                                   const PageWrite& page,
+                                                   FreshPages* fresh) {
   std::string canonical = EncodePage(page.bytes);
-  if (page.id.IsNull()) return {page.pgno, odb_.Stage(batch, canonical)};
-  batch->PutObject(page.id, odb_.Frame(canonical));
-  return {page.pgno, page.id};
+  ObjectId id = page.id.IsNull() ? odb_.IdOf(canonical) : page.id;
+  batch->PutObject(id, odb_.Frame(canonical));
+  if (fresh->bytes + canonical.size() <= odb_.cache_capacity() / 2) {
+    fresh->bytes += canonical.size();
+    fresh->pages.emplace_back(
+        id, std::make_shared<const std::string>(std::move(canonical)));
+  }
+  return {page.pgno, id};
+}
+
+void StoreImpl::RememberPages(FreshPages* fresh) {
+  for (auto& [id, page] : fresh->pages) odb_.Remember(id, std::move(page));
+  *fresh = FreshPages();
 }
 
 Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
@@ -192,6 +203,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   // synced batch makes the chunks durable too; a crash before it leaves
   // garbage, never a partial commit.
   ObjectId root = req.base_tree;
+  FreshPages fresh;
   std::unique_ptr<Store::Pin> chunk_pin;
   size_t i = 0;
   while (!req.tree) {
@@ -202,7 +214,9 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;
     sets.clear();
-    for (; i < end; i++) sets.emplace_back(StagePage(&chunk, req.pages[i]));
+    for (; i < end; i++) {
+      sets.emplace_back(StagePage(&chunk, req.pages[i], &fresh));
+    }
     std::sort(sets.begin(), sets.end());
     LARIX_ASSIGN_OR_RETURN(root,
                            trees_.Apply(root, sets, std::nullopt, &chunk));
@@ -212,11 +226,12 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
       NoteWritten(chunk);
       LARIX_RETURN_IF_ERROR(backend_->Apply(chunk, WriteOptions{false}));
     }
+    RememberPages(&fresh);
     chunk_pin = std::move(pin);
   }
   sets.clear();
   for (; i < req.pages.size(); i++) {
-    sets.emplace_back(StagePage(&batch, req.pages[i]));
+    sets.emplace_back(StagePage(&batch, req.pages[i], &fresh));
   }
   std::sort(sets.begin(), sets.end());
   ObjectId tree;
@@ -259,6 +274,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   bool sync = req.sync || now - last_sync_us_ > kGroupCommitWindowUs;
   Status s = refs_.Commit(tx, &batch, WriteOptions{sync}, c.time_us);
   if (!s.ok()) return s;
+  RememberPages(&fresh);
   if (sync) last_sync_us_ = now;
   last_txn_ = c.txn;
   last_time_us_ = c.time_us;

@@ -46,9 +46,18 @@ class StoreImpl {
   Status Load();
 
   Result<CommitResult> CommitPages(const CommitRequest& req);
+  // Pages a commit wrote, to be cached once they are stored (at most
+  // about half the object cache's worth: more would only evict itself).
+  struct FreshPages {
+    std::vector<std::pair<ObjectId, Odb::Object>> pages;
+    size_t bytes = 0;
+  };
   // Stages one page object; uses page.id when the caller computed it.
+  // Adds it to `fresh` while that has room.
   std::pair<uint32_t, ObjectId> StagePage(WriteBatch* batch,
-                                          const PageWrite& page);
+                                          const PageWrite& page,
+                                          FreshPages* fresh);
+  void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
                              const std::string& message, bool force);

@@ -558,6 +558,24 @@ TEST_P(BackendTest, OdbRoundTripAndLargeBodies) {
   }
 }
 
+// A pack is read while it is appended to: objects written after the first
+// read of the same pack must be readable too (the reader sees the file
+// grow), and reading them must not disturb the older ones.
+TEST_P(BackendTest, ReadsFollowAppendsToTheSamePack) {
+  std::vector<TestObject> written;
+  for (uint64_t i = 0; i < 50; i++) {
+    TestObject o = MakeObject(100 + i, 64 + i * 97 % 5000);
+    WriteBatch batch;
+    batch.PutObject(o.id, o.stored);
+    ASSERT_TRUE(backend_->Apply(batch, {}).ok());
+    written.push_back(o);
+    for (size_t j : {size_t{0}, written.size() / 2, written.size() - 1}) {
+      std::string got;
+      ASSERT_TRUE(backend_->ReadObject(written[j].id, &got).ok()) << i;
+      EXPECT_EQ(got, written[j].stored);
+    }
+  }
+}
 
 // Each batch sets three records to the same value and points "head" at an
 // object written in the same batch; a reader must never see a mix.
