@@ -439,7 +439,7 @@ Status LevelDbBackend::GetStats(BackendStats* stats) {
 
 Status OpenLevelDbBackend(const std::string& dir, const BackendOptions& options,
                           std::unique_ptr<Backend>* out) {
-  leveldb::Env* env = options.env ? options.env : leveldb::Env::Default();
+  leveldb::Env* env = options.env ? options.env : PreadEnv();
   auto backend = std::make_unique<LevelDbBackend>(dir, env);
   LARIX_RETURN_IF_ERROR(backend->Open(options));
   *out = std::move(backend);

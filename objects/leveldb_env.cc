@@ -1,8 +1,74 @@
 #include "objects/leveldb_env.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace larix {
+namespace {
+
+leveldb::Status PosixError(const std::string& path, int err) {
+  if (err == ENOENT) return leveldb::Status::NotFound(path, std::strerror(err));
+  return leveldb::Status::IOError(path, std::strerror(err));
+}
+
+class PreadEnvImpl final : public leveldb::EnvWrapper {
+ public:
+  PreadEnvImpl() : EnvWrapper(leveldb::Env::Default()) {}
+  leveldb::Status NewRandomAccessFile(
+      const std::string& path, leveldb::RandomAccessFile** result) override {
+    std::unique_ptr<PreadFile> file;
+    leveldb::Status s = PreadFile::Open(path, &file);
+    *result = s.ok() ? file.release() : nullptr;
+    return s;
+  }
+};
+
+}  // namespace
+
+leveldb::Status PreadFile::Open(const std::string& path,
+                                std::unique_ptr<PreadFile>* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return PosixError(path, errno);
+  out->reset(new PreadFile(path, fd));
+  return leveldb::Status::OK();
+}
+
+PreadFile::~PreadFile() { ::close(fd_); }
+
+leveldb::Status PreadFile::Size(uint64_t* size) const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return PosixError(path_, errno);
+  *size = static_cast<uint64_t>(st.st_size);
+  return leveldb::Status::OK();
+}
+
+leveldb::Status PreadFile::Read(uint64_t offset, size_t n,
+                                leveldb::Slice* result, char* scratch) const {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd_, scratch + done, n - done,
+                        static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *result = leveldb::Slice(scratch, 0);
+      return PosixError(path_, errno);
+    }
+    if (r == 0) break;  // end of file: a short read, for the caller
+    done += static_cast<size_t>(r);
+  }
+  *result = leveldb::Slice(scratch, done);
+  return leveldb::Status::OK();
+}
+
+leveldb::Env* PreadEnv() {
+  static PreadEnvImpl* env = new PreadEnvImpl();  // never destroyed
+  return env;
+}
 
 Status FromLevelDb(const leveldb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();

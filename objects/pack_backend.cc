@@ -89,9 +89,6 @@
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #endif
 
 #include "larix/sys/backend.h"
@@ -130,7 +127,7 @@ constexpr uint64_t kMaxUnflushedJournalBytes = 32 << 20;
 constexpr size_t kMaxOpenPacks = 256;
 constexpr uint64_t kCompactChunkBytes = 4 << 20;
 // WriteRecordLocked keeps its encoding buffer up to this capacity.
-constexpr size_t kKeptRecordBufferBytes = 8 << 20;
+constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 
 // ---- crc32c (Castagnoli), masked as in LevelDB's logs ----------------------
 
@@ -588,63 +585,6 @@ class SnapshotHolder {
   const leveldb::Snapshot* s_;
 };
 
-// ---- reading pack files -----------------------------------------------------
-
-// Pack files are read with pread, not through LevelDB's POSIX Env, which
-// maps read-only files into memory.  A pack is appended to while it is
-// read, and a mapping covers only the bytes present when it was made, so
-// every read of a just-written object re-mapped the whole pack; the
-// mappings' pages also counted as the process's resident memory (250 MB
-// after 200 batched commits in sql_bench).  One descriptor serves a pack
-// for its whole life: its readable size is refreshed with fstat.
-class PreadFile final : public leveldb::RandomAccessFile {
- public:
-  PreadFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  ~PreadFile() override { ::close(fd_); }
-
-  static leveldb::Status Open(const std::string& path,
-                              std::unique_ptr<PreadFile>* out) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError(path, errno);
-    out->reset(new PreadFile(path, fd));
-    return leveldb::Status::OK();
-  }
-
-  leveldb::Status Size(uint64_t* size) const {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return PosixError(path_, errno);
-    *size = static_cast<uint64_t>(st.st_size);
-    return leveldb::Status::OK();
-  }
-
-  leveldb::Status Read(uint64_t offset, size_t n, leveldb::Slice* result,
-                       char* scratch) const override {
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(fd_, scratch + done, n - done,
-                          static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        *result = leveldb::Slice(scratch, 0);
-        return PosixError(path_, errno);
-      }
-      if (r == 0) break;  // end of file: a short read, for the caller
-      done += static_cast<size_t>(r);
-    }
-    *result = leveldb::Slice(scratch, done);
-    return leveldb::Status::OK();
-  }
-
- private:
-  static leveldb::Status PosixError(const std::string& path, int err) {
-    if (err == ENOENT) return leveldb::Status::NotFound(path, std::strerror(err));
-    return leveldb::Status::IOError(path, std::strerror(err));
-  }
-
-  const std::string path_;
-  const int fd_;
-};
-
 // ---- the backend ------------------------------------------------------------
 
 class PackBackend : public Backend {
@@ -712,7 +652,7 @@ class PackBackend : public Backend {
     std::shared_ptr<leveldb::RandomAccessFile> file;
     // Set when `file` reads the file as it grows (PreadFile); otherwise a
     // reader sees only the bytes present when it was opened.
-    std::shared_ptr<PreadFile> growing;
+    std::shared_ptr<PreadFile> growing;  // aliases `file`
     uint64_t size = 0;  // bytes readable through `file`
     uint64_t last_use = 0;
   };
@@ -1408,23 +1348,19 @@ Status PackBackend::GetPackReader(uint32_t pack, uint64_t needed_end,
     reader->growing = it->second->growing;
     LARIX_RETURN_IF_ERROR(FromLevelDb(reader->growing->Size(&reader->size),
                                       "pack file " + path));
-  } else if (env_ == leveldb::Env::Default()) {
-    std::unique_ptr<PreadFile> file;
-    LARIX_RETURN_IF_ERROR(
-        FromLevelDb(PreadFile::Open(path, &file), "pack file " + path));
-    LARIX_RETURN_IF_ERROR(
-        FromLevelDb(file->Size(&reader->size), "pack file " + path));
-    reader->growing = std::move(file);
-    reader->file = reader->growing;
   } else {
-    // Other Envs (tests' fault injection, LevelDB's in-memory one): open
-    // it again to see what was appended.
+    // A PreadFile (the default Env) serves the pack from now on.  Other
+    // Envs (tests' fault injection, LevelDB's in-memory one) see only the
+    // bytes present when opened, so they are opened again when it grew.
     LARIX_RETURN_IF_ERROR(FromLevelDb(env_->GetFileSize(path, &reader->size),
                                       "pack file " + path));
     leveldb::RandomAccessFile* raw = nullptr;
     LARIX_RETURN_IF_ERROR(FromLevelDb(env_->NewRandomAccessFile(path, &raw),
                                       "pack file " + path));
     reader->file.reset(raw);
+    if (auto* pread = dynamic_cast<PreadFile*>(raw)) {
+      reader->growing = std::shared_ptr<PreadFile>(reader->file, pread);
+    }
   }
   reader->last_use = ++tick_;
   readers_[pack] = reader;
@@ -1702,7 +1638,7 @@ Status PackBackend::GetStats(BackendStats* stats) {
 
 Status OpenPackBackend(const std::string& dir, const BackendOptions& options,
                        std::unique_ptr<Backend>* out) {
-  leveldb::Env* env = options.env ? options.env : leveldb::Env::Default();
+  leveldb::Env* env = options.env ? options.env : PreadEnv();
   auto backend =
       std::make_unique<PackBackend>(dir, env, options.pack_file_bytes);
   LARIX_RETURN_IF_ERROR(backend->Open(options));

@@ -252,7 +252,11 @@ class BranchFile {
   // page 1) into the store as unreachable objects under spill_tree_, a
   // tree built on the snapshot's and pinned against GC.  The commit then
   // starts from it.  Memory stays bounded however large the transaction.
+  // Commit() spills, too, when the overlay holds more than
+  // kCommitSpillBytes, rather than copy it into one large request.
   static constexpr size_t kSpillBytes = 16 << 20;
+  static constexpr size_t kSpillSliceBytes = 1 << 20;
+  static constexpr size_t kCommitSpillBytes = 1 << 20;
   bool spilled_ = false;
   ObjectId spill_tree_;
   uint32_t spill_pages_ = 0;
@@ -518,22 +522,43 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
 // objects (the tree is pinned; GC walks pinned trees).
 Status BranchFile::Spill() {
   Store* store = engine_->store();
-  WriteBatch batch;
-  std::vector<std::pair<uint32_t, ObjectId>> sets;
-  for (auto it = dirty_.begin(); it != dirty_.end();) {
-    if (it->first == 0) {
-      ++it;
-      continue;
+  ObjectId root = ReadTree();
+  std::unique_ptr<Store::Pin> pin;
+  // In slices, so that the staged copies (and the pack record made of
+  // them) stay small whatever the overlay's size.  Each slice's tree is
+  // pinned before its objects are written, as a running GC keeps only
+  // what it can reach from refs and pins.
+  auto it = dirty_.begin();
+  while (true) {
+    WriteBatch batch;
+    std::vector<std::pair<uint32_t, ObjectId>> sets;
+    std::vector<Odb::Object> pages;
+    size_t bytes = 0;
+    while (it != dirty_.end() && bytes < kSpillSliceBytes) {
+      if (it->first == 0) {
+        ++it;
+        continue;
+      }
+      bytes += it->second.size();
+      auto page = std::make_shared<const std::string>(EncodePage(it->second));
+      sets.emplace_back(it->first, store->odb()->Stage(&batch, *page));
+      pages.push_back(std::move(page));
+      it = dirty_.erase(it);
     }
-    sets.emplace_back(it->first,
-                      store->odb()->Stage(&batch, EncodePage(it->second)));
-    it = dirty_.erase(it);
+    if (sets.empty()) break;
+    LARIX_ASSIGN_OR_RETURN(
+        root, store->trees()->Apply(root, sets, std::nullopt, &batch));
+    std::unique_ptr<Store::Pin> next = store->PinCommit(root);
+    LARIX_RETURN_IF_ERROR(store->WriteObjects(batch, /*sync=*/false));
+    pin = std::move(next);
+    // SQLite reads spilled pages back when it touches them again (a
+    // random index larger than the overlay does, all the time): from the
+    // cache, not the pack.
+    for (size_t i = 0; i < sets.size(); i++) {
+      store->odb()->Remember(sets[i].second, std::move(pages[i]));
+    }
   }
-  LARIX_ASSIGN_OR_RETURN(
-      ObjectId root,
-      store->trees()->Apply(ReadTree(), sets, std::nullopt, &batch));
-  std::unique_ptr<Store::Pin> pin = store->PinCommit(root);
-  LARIX_RETURN_IF_ERROR(store->WriteObjects(batch, /*sync=*/false));
+  if (!pin) return Status::OK();  // nothing but page 1
   LARIX_ASSIGN_OR_RETURN(uint32_t pages, store->trees()->PageCount(root));
   spill_pin_ = std::move(pin);
   spill_tree_ = root;
@@ -633,6 +658,12 @@ int BranchFile::Commit() {
     return SQLITE_OK;
   }
   Store* store = engine_->store();
+  if (dirty_.size() * page_size_ > kCommitSpillBytes) {
+    // A large transaction: its pages go to the store in slices (Spill),
+    // and the commit carries page 1 and the spilled tree.
+    Status s = Spill();
+    if (!s.ok()) return Fail(s, SQLITE_IOERR_FSYNC);
+  }
   uint32_t new_count = EffectivePageCount();
   // SQLite can shrink the file after the commit point (VACUUM copies the
   // database and truncates it last).  The header's database size (bytes

@@ -26,7 +26,7 @@ constexpr char kMarkerMagic[] = "larix-store";
 constexpr char kDefaultBackend[] = "pack";
 constexpr int64_t kGroupCommitWindowUs = 100 * 1000;
 // Bytes of pages a commit writes in one backend batch before it chunks.
-constexpr size_t kCommitChunkBytes = 64 << 20;
+constexpr size_t kCommitChunkBytes = 16 << 20;
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -109,8 +109,9 @@ StoreImpl::StoreImpl(std::string path, std::unique_ptr<ProcessLock> lock,
       lock_(std::move(lock)),
       backend_(std::move(backend)),
       options_(options),
-      odb_(backend_.get(), OdbOptions{.cache_bytes = options.cache_bytes / 2}),
-      trees_(&odb_, options.cache_bytes / 4),
+      odb_(backend_.get(),
+           OdbOptions{.cache_bytes = options.cache_bytes / 4 * 3}),
+      trees_(&odb_, options.cache_bytes / 8),
       commits_(&odb_),
       refs_(backend_.get()) {
   if (options_.default_author.empty()) options_.default_author = DefaultAuthor();
@@ -430,6 +431,7 @@ Status Store::Open(const std::string& dir, const StoreOptions& options,
   BackendOptions bo;
   bo.env = options.env;
   bo.create_if_missing = !is_store;
+  bo.block_cache_bytes = options.cache_bytes / 8;
   std::unique_ptr<Backend> backend;
   std::string db_dir = dir + "/db";
   if (backend_name == "pack") {
