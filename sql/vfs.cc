@@ -224,6 +224,8 @@ class BranchFile {
   }
   uint32_t ReadPages() const { return spilled_ ? spill_pages_ : base_pages_; }
   Status Spill();
+  // The id of page `pgno` in ReadTree(), through id_memo_.
+  Result<ObjectId> StoredPageId(uint32_t pgno);
   uint32_t EffectivePageCount() const {
     uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
                                : ReadPages();
@@ -243,6 +245,20 @@ class BranchFile {
   uint32_t page_size_ = 0;  // 0: empty database, size not known yet
   std::shared_ptr<const SnapshotInfo> info_;  // of snap_.tree
   std::unique_ptr<Store::Pin> pin_;
+
+  // Page ids of ReadTree() found recently, direct-mapped by page number,
+  // so that a page SQLite reads again costs one probe, not a walk down
+  // the page tree.  An entry is valid while its generation is
+  // id_memo_gen_, which moves on whenever ReadTree() changes.
+  struct IdMemoEntry {
+    uint64_t gen = 0;
+    uint32_t pgno = 0;
+    ObjectId id;
+  };
+  static constexpr size_t kIdMemoEntries = 2048;  // 90 KB per connection
+  std::vector<IdMemoEntry> id_memo_;
+  ObjectId id_memo_tree_;
+  uint64_t id_memo_gen_ = 1;
 
   // The write overlay: non-empty only while writer_.
   bool writer_ = false;
@@ -410,7 +426,7 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
       src = info_->page1->data() + kObjectHeaderSize;
     } else if (pgno < ReadPages() &&
                !(truncated_to_ && pgno >= *truncated_to_)) {
-      Result<ObjectId> id = store->trees()->Get(ReadTree(), pgno);
+      Result<ObjectId> id = StoredPageId(pgno);
       if (!id.ok()) return Fail(id.status(), SQLITE_IOERR_READ);
       if (!id->IsNull()) {
         Result<Odb::Object> obj = store->odb()->Read(*id);
@@ -515,6 +531,21 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
     if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
   }
   return SQLITE_OK;
+}
+
+Result<ObjectId> BranchFile::StoredPageId(uint32_t pgno) {
+  const ObjectId& tree = ReadTree();
+  if (tree != id_memo_tree_) {
+    id_memo_tree_ = tree;
+    id_memo_gen_++;
+  }
+  if (id_memo_.empty()) id_memo_.resize(kIdMemoEntries);
+  IdMemoEntry& e = id_memo_[pgno % kIdMemoEntries];
+  if (e.gen == id_memo_gen_ && e.pgno == pgno) return e.id;
+  LARIX_ASSIGN_OR_RETURN(ObjectId id,
+                         engine_->store()->trees()->Get(tree, pgno));
+  e = IdMemoEntry{id_memo_gen_, pgno, id};
+  return id;
 }
 
 // Moves the overlay's pages but page 1 into the store (see spill_tree_).
