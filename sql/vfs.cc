@@ -66,8 +66,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 
@@ -223,7 +225,9 @@ class BranchFile {
     return spilled_ ? spill_tree_ : snap_.tree;
   }
   uint32_t ReadPages() const { return spilled_ ? spill_pages_ : base_pages_; }
-  Status Spill();
+  // Moves dirty pages but page 1 into the store: all of them, or the
+  // least recently written ones until half of kSpillBytes is left.
+  Status Spill(bool all);
   // The id of page `pgno` in ReadTree(), through id_memo_.
   Result<ObjectId> StoredPageId(uint32_t pgno);
   uint32_t EffectivePageCount() const {
@@ -263,6 +267,10 @@ class BranchFile {
   // The write overlay: non-empty only while writer_.
   bool writer_ = false;
   std::map<uint32_t, std::string> dirty_;
+  // When each dirty page was last written (write_seq_ at the time), for
+  // Spill's choice; may name pages no longer dirty.
+  std::unordered_map<uint32_t, uint64_t> dirty_age_;
+  uint64_t write_seq_ = 0;
   std::optional<uint32_t> truncated_to_;
   // A transaction larger than kSpillBytes moves its dirty pages (all but
   // page 1) into the store as unreachable objects under spill_tree_, a
@@ -353,6 +361,7 @@ Status BranchFile::AdoptSnapshot(const BranchHead& head, bool transient) {
   Store* store = engine_->store();
   snap_ = head;
   dirty_.clear();
+  dirty_age_.clear();
   truncated_to_.reset();
   LARIX_ASSIGN_OR_RETURN(info_, engine_->Describe(head.tree));
   base_pages_ = info_->page_count;
@@ -522,12 +531,13 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
       truncated_to_ = pgno + 1;
     }
     dirty_[pgno] = std::move(page);
+    dirty_age_[pgno] = ++write_seq_;
     src += n;
     amt -= n;
     offset += n;
   }
   if (dirty_.size() * page_size_ > kSpillBytes) {
-    Status s = Spill();
+    Status s = Spill(/*all=*/false);
     if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
   }
   return SQLITE_OK;
@@ -551,7 +561,7 @@ Result<ObjectId> BranchFile::StoredPageId(uint32_t pgno) {
 // Moves the overlay's pages but page 1 into the store (see spill_tree_).
 // Nothing becomes visible: no ref moves.  A GC running meanwhile keeps the
 // objects (the tree is pinned; GC walks pinned trees).
-Status BranchFile::Spill() {
+Status BranchFile::Spill(bool all) {
   Store* store = engine_->store();
   ObjectId root = ReadTree();
   std::unique_ptr<Store::Pin> pin;
@@ -559,22 +569,42 @@ Status BranchFile::Spill() {
   // them) stay small whatever the overlay's size.  Each slice's tree is
   // pinned before its objects are written, as a running GC keeps only
   // what it can reach from refs and pins.
-  auto it = dirty_.begin();
+  std::vector<uint32_t> victims;  // in page order
+  if (all) {
+    for (const auto& [pgno, bytes] : dirty_) {
+      if (pgno != 0) victims.push_back(pgno);
+    }
+  } else {
+    // The least recently written pages, until half the threshold is left:
+    // a bulk load's table pages are written once and go, while a random
+    // index's pages, written again and again, mostly stay.
+    std::vector<std::pair<uint64_t, uint32_t>> by_age;
+    for (const auto& [pgno, bytes] : dirty_) {
+      if (pgno == 0) continue;
+      auto age = dirty_age_.find(pgno);
+      by_age.emplace_back(age == dirty_age_.end() ? 0 : age->second, pgno);
+    }
+    size_t keep = kSpillBytes / 2 / page_size_;
+    if (by_age.size() <= keep) return Status::OK();
+    auto cut = by_age.begin() + static_cast<std::ptrdiff_t>(by_age.size() - keep);
+    std::nth_element(by_age.begin(), cut, by_age.end());
+    for (auto a = by_age.begin(); a != cut; ++a) victims.push_back(a->second);
+    std::sort(victims.begin(), victims.end());
+  }
+  size_t next = 0;
   while (true) {
     WriteBatch batch;
     std::vector<std::pair<uint32_t, ObjectId>> sets;
     std::vector<Odb::Object> pages;
     size_t bytes = 0;
-    while (it != dirty_.end() && bytes < kSpillSliceBytes) {
-      if (it->first == 0) {
-        ++it;
-        continue;
-      }
+    for (; next < victims.size() && bytes < kSpillSliceBytes; next++) {
+      auto it = dirty_.find(victims[next]);
       bytes += it->second.size();
       auto page = std::make_shared<const std::string>(EncodePage(it->second));
       sets.emplace_back(it->first, store->odb()->Stage(&batch, *page));
       pages.push_back(std::move(page));
-      it = dirty_.erase(it);
+      dirty_.erase(it);
+      dirty_age_.erase(victims[next]);
     }
     if (sets.empty()) break;
     LARIX_ASSIGN_OR_RETURN(
@@ -660,6 +690,7 @@ int BranchFile::Unlock(int level) {
     // back, in which case the overlay is simply dropped.
     if (!dirty_.empty() || truncated_to_ || spilled_) {
       dirty_.clear();
+      dirty_age_.clear();
       truncated_to_.reset();
       spilled_ = false;
       spill_tree_ = ObjectId();
@@ -692,7 +723,7 @@ int BranchFile::Commit() {
   if (dirty_.size() * page_size_ > kCommitSpillBytes) {
     // A large transaction: its pages go to the store in slices (Spill),
     // and the commit carries page 1 and the spilled tree.
-    Status s = Spill();
+    Status s = Spill(/*all=*/true);
     if (!s.ok()) return Fail(s, SQLITE_IOERR_FSYNC);
   }
   uint32_t new_count = EffectivePageCount();
@@ -808,6 +839,7 @@ int BranchFile::Commit() {
       engine_->Describe(res->tree);
   info_ = described.ok() ? *described : nullptr;
   dirty_.clear();
+  dirty_age_.clear();
   truncated_to_.reset();
   spilled_ = false;
   spill_tree_ = ObjectId();

@@ -163,6 +163,38 @@ TEST_F(VfsTest, MidSizedTransactionsCommitThroughSlices) {
   sqlite3_close(other);
 }
 
+// A transaction larger than the spill threshold that keeps rewriting some
+// pages (a random index) and writes others once (the table): spills take
+// the least recently written pages, so pages are in the overlay, in the
+// spill tree, or in both (a newer version in the overlay).  Reads inside
+// the transaction and the committed result must see the newest of each.
+TEST_F(VfsTest, PartialSpillsKeepTheNewestVersionOfEveryPage) {
+  Exec(db_, "CREATE TABLE t(a INTEGER PRIMARY KEY, k INTEGER, b BLOB);"
+            "CREATE INDEX t_k ON t(k)");
+  Exec(db_,
+       "BEGIN; WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s "
+       "WHERE v < 60000) INSERT INTO t SELECT v, (v * 7919) % 50021, "
+       "randomblob(300) FROM s");
+  // Every row again through the index, inside the transaction.
+  const std::string check =
+      "SELECT count(*), sum(k) FROM t INDEXED BY t_k WHERE k >= 0";
+  const std::string expect_sum = Scalar(
+      db_, "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s "
+           "WHERE v < 60000) SELECT sum((v * 7919) % 50021) FROM s");
+  EXPECT_EQ(Query(db_, check), (Rows{{"60000", expect_sum}}));
+  Exec(db_, "UPDATE t SET k = k + 1 WHERE a % 3 = 0; COMMIT");
+  const std::string after = Scalar(
+      db_, "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s "
+           "WHERE v < 60000) SELECT sum((v * 7919) % 50021 + (v % 3 = 0)) "
+           "FROM s");
+  sqlite3* other = OpenOrDie(name_);
+  EXPECT_EQ(Query(other, check), (Rows{{"60000", after}}));
+  EXPECT_EQ(Query(other, "SELECT count(*), sum(k) FROM t NOT INDEXED"),
+            (Rows{{"60000", after}}));
+  EXPECT_EQ(Scalar(other, "PRAGMA integrity_check"), "ok");
+  sqlite3_close(other);
+}
+
 TEST_F(VfsTest, ReaderKeepsItsSnapshot) {
   Exec(db_, "CREATE TABLE t(a); INSERT INTO t VALUES (1)");
   sqlite3* reader = OpenOrDie(name_);
