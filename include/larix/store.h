@@ -65,10 +65,10 @@ struct StoreOptions {
   leveldb::Env* env = nullptr;
   // Memory for caches, all of them: decoded pages (3/4), decoded page-tree
   // nodes (1/8) and the object index's block cache (1/8).  A process's
-  // peak memory is this plus about 10 MB per writing connection that do
+  // peak memory is this plus about 20 MB per writing connection that do
   // not grow with the store or the transaction: a transaction's overlay
-  // spills to the store past 8 MiB, in 1 MiB slices (docs/performance.md,
-  // "Memory").
+  // spills to the store past 16 MiB, in 1 MiB slices (docs/architecture.md,
+  // "Large transactions").
   size_t cache_bytes = 32 << 20;
   // Microseconds since the epoch; tests substitute a fake clock.
   std::function<int64_t()> clock;
