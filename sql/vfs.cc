@@ -751,7 +751,7 @@ int BranchFile::Commit() {
     if (pgno >= new_count) continue;
     ObjectId id;  // of the page object, once hashed
     if (pgno < ReadPages()) {
-      Result<ObjectId> base = store->trees()->Get(ReadTree(), pgno);
+      Result<ObjectId> base = StoredPageId(pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
       id = store->odb()->IdOf(EncodePage(bytes));
       if (!base->IsNull() && *base == id) {
