@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-
 #include "larix/store.h"
 #include "sql/engine.h"
 #include "sql_test_util.h"
@@ -18,36 +16,18 @@ using test::Rows;
 using test::RunLarix;
 using test::ScalarLarix;
 
-// A store whose clock the test moves: time travel by timestamp is then
-// deterministic.  The clock starts at 2025-11-20 00:00:00 UTC and each
-// Tick() moves it a minute.
-class BranchTest : public ::testing::Test {
+// The clock starts at 2025-11-20 00:00:00 UTC and each Tick() moves it a
+// minute.
+class BranchTest : public test::FakeClockStoreTest {
  protected:
   static constexpr int64_t kStart = 1763596800LL * 1000000;  // 2025-11-20
 
-  void SetUp() override {
-    now_ = std::make_shared<std::atomic<int64_t>>(kStart);
-    StoreOptions options;
-    auto now = now_;
-    options.clock = [now] { return now->load(); };
-    name_ = test::MemoryStoreName();
-    auto engine = Engine::Adopt(name_, Store::OpenInMemory(options));
-    ASSERT_TRUE(engine.ok());
-    engine_ = *engine;
-    db_ = test::OpenOrDie(name_);
-    ASSERT_NE(db_, nullptr);
-  }
-  void TearDown() override { sqlite3_close(db_); }
+  BranchTest() : FakeClockStoreTest(kStart) {}
 
-  void Tick(int minutes = 1) { *now_ += minutes * 60LL * 1000000; }
+  void Tick(int minutes = 1) { AdvanceClock(minutes * 60LL * 1000000); }
   sqlite3* Open(const std::string& branch) {
     return test::OpenOrDie(name_ + "@" + branch);
   }
-
-  std::shared_ptr<std::atomic<int64_t>> now_;
-  std::string name_;
-  std::shared_ptr<Engine> engine_;
-  sqlite3* db_ = nullptr;
 };
 
 TEST_F(BranchTest, DevelopmentWorkflow) {

@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-
 #include "larix/store.h"
 #include "sql/engine.h"
 #include "sql_test_util.h"
@@ -18,27 +16,21 @@ using test::Rows;
 using test::RunLarix;
 using test::ScalarLarix;
 
-class HistoryTest : public ::testing::Test {
+// The clock starts at 2024-01-01 00:00:00 UTC; Day(d) sets it to day d.
+class HistoryTest : public test::FakeClockStoreTest {
  protected:
   static constexpr int64_t kStart = 1704067200LL * 1000000;  // 2024-01-01
 
-  void SetUp() override {
-    now_ = std::make_shared<std::atomic<int64_t>>(kStart);
-    StoreOptions options;
-    auto now = now_;
-    options.clock = [now] { return now->load(); };
-    name_ = test::MemoryStoreName();
-    engine_ = *Engine::Adopt(name_, Store::OpenInMemory(options));
-    db_ = test::OpenOrDie(name_);
-    ASSERT_TRUE(engine_->store()->SetHistoryRetention(10LL * 365 * 86400 * 1000000).ok());
-  }
-  void TearDown() override { sqlite3_close(db_); }
-  void Day(int d) { now_->store(kStart + d * 86400LL * 1000000); }
+  HistoryTest() : FakeClockStoreTest(kStart) {}
 
-  std::shared_ptr<std::atomic<int64_t>> now_;
-  std::string name_;
-  std::shared_ptr<Engine> engine_;
-  sqlite3* db_ = nullptr;
+  void SetUp() override {
+    FakeClockStoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(engine_->store()
+                    ->SetHistoryRetention(10LL * 365 * 86400 * 1000000)
+                    .ok());
+  }
+  void Day(int d) { SetClock(kStart + d * 86400LL * 1000000); }
 };
 
 TEST_F(HistoryTest, ForSystemTimeBetweenReturnsEveryVersion) {

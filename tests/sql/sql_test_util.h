@@ -6,12 +6,14 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "larix/database.h"
+#include "larix/store.h"
 #include "sql/engine.h"
 
 namespace larix::test {
@@ -138,6 +140,35 @@ class MemoryStoreTest : public ::testing::Test {
   std::string name_;
   sqlite3* db_ = nullptr;
   std::shared_ptr<Engine> engine_;
+};
+
+// A fixture with a fresh in-memory store whose clock the test sets, so
+// that time travel by timestamp is deterministic: its name, one
+// connection on main, and the Engine.  The clock starts at `start_us`.
+class FakeClockStoreTest : public ::testing::Test {
+ protected:
+  explicit FakeClockStoreTest(int64_t start_us)
+      : now_(std::make_shared<std::atomic<int64_t>>(start_us)) {}
+
+  void SetUp() override {
+    StoreOptions options;
+    options.clock = [now = now_] { return now->load(); };
+    name_ = MemoryStoreName();
+    auto engine = Engine::Adopt(name_, Store::OpenInMemory(options));
+    ASSERT_TRUE(engine.ok());
+    engine_ = *engine;
+    db_ = OpenOrDie(name_);
+    ASSERT_NE(db_, nullptr);
+  }
+  void TearDown() override { sqlite3_close(db_); }
+
+  void SetClock(int64_t us) { now_->store(us); }
+  void AdvanceClock(int64_t us) { *now_ += us; }
+
+  std::shared_ptr<std::atomic<int64_t>> now_;
+  std::string name_;
+  std::shared_ptr<Engine> engine_;
+  sqlite3* db_ = nullptr;
 };
 
 }  // namespace larix::test
