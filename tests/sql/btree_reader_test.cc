@@ -30,25 +30,7 @@ namespace {
 
 using test::Exec;
 using test::OpenOrDie;
-
-// All rows of a query, as SqlValues.
-std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
-                                               const std::string& sql) {
-  std::vector<std::vector<SqlValue>> rows;
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-      << sql << ": " << sqlite3_errmsg(db);
-  if (!stmt) return rows;
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    std::vector<SqlValue> row;
-    for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-      row.push_back(ColumnSqlValue(stmt, i));
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(stmt);
-  return rows;
-}
+using test::QueryValues;
 
 std::string Describe(const std::vector<SqlValue>& row) {
   std::string s;

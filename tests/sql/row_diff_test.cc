@@ -32,26 +32,7 @@ namespace {
 
 using test::Exec;
 using test::OpenOrDie;
-
-std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
-                                               const std::string& sql) {
-  std::vector<std::vector<SqlValue>> rows;
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-      << sql << ": " << sqlite3_errmsg(db);
-  if (!stmt) return rows;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    std::vector<SqlValue> row;
-    for (int i = 0; i < sqlite3_column_count(stmt); i++) {
-      row.push_back(ColumnSqlValue(stmt, i));
-    }
-    rows.push_back(std::move(row));
-  }
-  EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
-  return rows;
-}
+using test::QueryValues;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(c));

@@ -15,6 +15,7 @@
 #include "larix/database.h"
 #include "larix/store.h"
 #include "sql/engine.h"
+#include "sql/sqlite_values.h"
 
 namespace larix::test {
 
@@ -113,6 +114,28 @@ inline std::string ScalarLarix(sqlite3* db, const std::string& sql) {
   EXPECT_TRUE(t.ok()) << sql << ": " << t.status().ToString();
   if (!t.ok()) return "";
   return Scalar(db, t->sql);
+}
+
+// All rows of a query, as SqlValues (types kept, unlike Query's text);
+// the statement must run to completion.
+inline std::vector<std::vector<SqlValue>> QueryValues(sqlite3* db,
+                                                      const std::string& sql) {
+  std::vector<std::vector<SqlValue>> rows;
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sql << ": " << sqlite3_errmsg(db);
+  if (!stmt) return rows;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    std::vector<SqlValue> row;
+    for (int i = 0; i < sqlite3_column_count(stmt); i++) {
+      row.push_back(ColumnSqlValue(stmt, i));
+    }
+    rows.push_back(std::move(row));
+  }
+  EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  return rows;
 }
 
 inline sqlite3* OpenOrDie(const std::string& spec,
