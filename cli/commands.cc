@@ -203,6 +203,18 @@ std::string DefaultBranch(Store* store) {
   return kDefaultBranch;
 }
 
+Status OpenStoreAtBranch(const std::string& store_arg,
+                         const std::string& branch_flag,
+                         std::unique_ptr<Store>* store, std::string* rev,
+                         bool* named) {
+  StoreSpec spec = ParseStoreSpec(store_arg);
+  LARIX_ASSIGN_OR_RETURN(std::string branch, ChooseBranch(spec, branch_flag));
+  LARIX_RETURN_IF_ERROR(OpenStore(spec.path, /*create=*/false, store));
+  if (named != nullptr) *named = !branch.empty();
+  *rev = branch.empty() ? DefaultBranch(store->get()) : branch;
+  return Status::OK();
+}
+
 std::vector<std::string> CommitLines(const ObjectId& id, const Commit& c,
                                      const std::string& decoration,
                                      bool oneline) {
@@ -254,16 +266,12 @@ std::map<ObjectId, std::string> RefDecorations(Store* store) {
 }
 
 int RunLog(const LogArgs& args) {
-  StoreSpec spec = ParseStoreSpec(args.store);
-  Result<std::string> branch = ChooseBranch(spec, args.branch);
-  if (!branch.ok()) return Fail(branch.status());
   std::unique_ptr<Store> store;
-  Status s = OpenStore(spec.path, /*create=*/false, &store);
+  std::string rev;
+  bool named = false;
+  Status s = OpenStoreAtBranch(args.store, args.branch, &store, &rev, &named);
   if (!s.ok()) return Fail(s);
-  if (args.all && !branch->empty()) {
-    return Fail("give --all or a branch, not both");
-  }
-  std::string rev = branch->empty() ? DefaultBranch(store.get()) : *branch;
+  if (args.all && named) return Fail("give --all or a branch, not both");
   std::map<ObjectId, std::string> decorations;
   if (args.graph || args.all) decorations = RefDecorations(store.get());
   std::vector<ObjectId> heads;

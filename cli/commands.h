@@ -72,6 +72,15 @@ Result<std::string> ChooseBranch(const StoreSpec& spec,
 Status OpenStore(const std::string& path, bool create,
                  std::unique_ptr<Store>* store);
 
+// For a verb that reads one branch: opens the store `store_arg` names
+// (STORE or STORE@branch) and sets *rev to the branch it or `branch_flag`
+// names (ChooseBranch), else to the store's default branch (DefaultBranch).
+// *named, if given, says whether a branch was named.
+Status OpenStoreAtBranch(const std::string& store_arg,
+                         const std::string& branch_flag,
+                         std::unique_ptr<Store>* store, std::string* rev,
+                         bool* named = nullptr);
+
 // "7d", "12h", "30m", "45s", "2w" or "0", in microseconds.
 Result<int64_t> ParseDuration(std::string_view text);
 

@@ -306,13 +306,10 @@ int RunDiff(const DiffArgs& args) {
 }
 
 int RunBlame(const BlameArgs& args) {
-  StoreSpec spec = ParseStoreSpec(args.store);
-  Result<std::string> branch = ChooseBranch(spec, args.branch);
-  if (!branch.ok()) return Fail(branch.status());
   std::unique_ptr<Store> store;
-  Status s = OpenStore(spec.path, /*create=*/false, &store);
+  std::string rev;
+  Status s = OpenStoreAtBranch(args.store, args.branch, &store, &rev);
   if (!s.ok()) return Fail(s);
-  std::string rev = branch->empty() ? DefaultBranch(store.get()) : *branch;
   Result<ObjectId> head = ResolveRev(store.get(), rev);
   if (!head.ok()) return Fail(head.status());
 
