@@ -16,7 +16,69 @@ leveldb::Status PosixError(const std::string& path, int err) {
   return leveldb::Status::IOError(path, std::strerror(err));
 }
 
-class PreadEnvImpl final : public leveldb::EnvWrapper {
+class PosixPositionalFile final : public PositionalFile {
+ public:
+  PosixPositionalFile(std::string path, int fd)
+      : path_(std::move(path)), fd_(fd) {}
+  ~PosixPositionalFile() override { ::close(fd_); }
+
+  leveldb::Status Write(uint64_t offset, std::string_view data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t w = ::pwrite(fd_, data.data() + done, data.size() - done,
+                           static_cast<off_t>(offset + done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(path_, errno);
+      }
+      done += static_cast<size_t>(w);
+    }
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Read(uint64_t offset, size_t n, std::string* out) override {
+    out->resize(n);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, out->data() + done, n - done,
+                          static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(path_, errno);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    out->resize(done);
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Size(uint64_t* size) override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return PosixError(path_, errno);
+    *size = static_cast<uint64_t>(st.st_size);
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Truncate(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return PosixError(path_, errno);
+    }
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Sync() override {
+    if (::fdatasync(fd_) != 0) return PosixError(path_, errno);
+    return leveldb::Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+class PreadEnvImpl final : public leveldb::EnvWrapper,
+                           public PositionalFileEnv {
  public:
   PreadEnvImpl() : EnvWrapper(leveldb::Env::Default()) {}
   leveldb::Status NewRandomAccessFile(
@@ -25,6 +87,16 @@ class PreadEnvImpl final : public leveldb::EnvWrapper {
     leveldb::Status s = PreadFile::Open(path, &file);
     *result = s.ok() ? file.release() : nullptr;
     return s;
+  }
+  leveldb::Status NewPositionalFile(
+      const std::string& path, bool truncate,
+      std::unique_ptr<PositionalFile>* out) override {
+    int fd = ::open(path.c_str(),
+                    O_RDWR | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                    0644);
+    if (fd < 0) return PosixError(path, errno);
+    out->reset(new PosixPositionalFile(path, fd));
+    return leveldb::Status::OK();
   }
 };
 

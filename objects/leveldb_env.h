@@ -46,6 +46,39 @@ class PreadFile final : public leveldb::RandomAccessFile {
   const int fd_;
 };
 
+// A file written at explicit offsets, for pack files whose space is filled
+// with zeros ahead of the appends that later overwrite it
+// (docs/decisions/0004-pack-prefill.md).  leveldb::WritableFile can only
+// append.
+class PositionalFile {
+ public:
+  virtual ~PositionalFile() = default;
+  virtual leveldb::Status Write(uint64_t offset, std::string_view data) = 0;
+  // Reads up to `n` bytes at `offset` (fewer at the end of the file).
+  virtual leveldb::Status Read(uint64_t offset, size_t n, std::string* out) = 0;
+  virtual leveldb::Status Size(uint64_t* size) = 0;
+  virtual leveldb::Status Truncate(uint64_t size) = 0;
+  // Makes every byte written so far durable (fdatasync).  A new file's
+  // directory entry is not covered (see the pack backend's MANIFEST).
+  virtual leveldb::Status Sync() = 0;
+};
+
+// Implemented by Envs that can open PositionalFiles: PreadEnv() and the
+// tests' FaultInjectionEnv (over an Env that can).  The pack backend finds
+// it with dynamic_cast and appends through leveldb::WritableFile without it.
+class PositionalFileEnv {
+ public:
+  virtual ~PositionalFileEnv() = default;
+  // False if this Env cannot open positional files after all (a wrapper
+  // around an Env that cannot).
+  virtual bool SupportsPositionalFiles() const { return true; }
+  // Opens `path` for reading and writing, creating it if it is missing;
+  // with `truncate`, empty.
+  virtual leveldb::Status NewPositionalFile(
+      const std::string& path, bool truncate,
+      std::unique_ptr<PositionalFile>* out) = 0;
+};
+
 // leveldb::Env::Default() with its random-access files read by PreadFile.
 // Backends use it in place of the default Env; other Envs (tests' fault
 // injection, in-memory ones) are used as given.

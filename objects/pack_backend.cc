@@ -40,7 +40,8 @@
 //      so the backend refuses all further writes (a sticky error) until it
 //      is reopened; recovery then finds that tail complete or torn.
 //   4. Recovery stops at the first record that is short or fails its
-//      checksum.  In the newest pack that is a torn write, and it is cut off
+//      checksum, or at pre-filled zeros running to the end of the file,
+//      which end that pack's journal cleanly (see "Pre-filled space").  In the newest pack that is a torn write, and it is cut off
 //      logically: a fresh pack is started and "mjournal" is durably moved to
 //      it before anything is appended, so the torn bytes are never read
 //      again (leveldb::Env cannot truncate a file).  A damaged record with
@@ -53,6 +54,19 @@
 //      asked for, its length is the index's, its crc32c matches.  Anything
 //      else -- including an index entry pointing past the end of the file --
 //      is Corruption naming the object, the pack file and the offset.
+//
+// Pre-filled space.  Appending to a file makes its fdatasync write the
+// inode (the size) as well as the data: one more device write per commit.
+// So, as PostgreSQL does for its WAL segments, small records are written
+// over zeros that were written and fsynced ahead of them (PrefillLocked),
+// and a durable commit's fdatasync writes data only.  The zeros are cut off
+// when the pack is closed (TrimTailLocked); after a crash, replay takes
+// zeros that run to the end of the file for the end of the journal and
+// appends go on over them.  Any non-zero byte there is a torn write as
+// before.  This needs positional writes, which leveldb::Env lacks: Envs
+// implementing PositionalFileEnv (PreadEnv(), tests' FaultInjectionEnv)
+// get it, others append (AppendOnlyFile).
+// docs/decisions/0004-pack-prefill.md has the measurements.
 //
 // Directory durability.  leveldb::Env has no directory fsync.  Its POSIX
 // implementation fsyncs a file's directory whenever it syncs a file whose
@@ -128,6 +142,12 @@ constexpr size_t kMaxOpenPacks = 256;
 constexpr uint64_t kCompactChunkBytes = 4 << 20;
 // WriteRecordLocked keeps its encoding buffer up to this capacity.
 constexpr size_t kKeptRecordBufferBytes = 2 << 20;
+// Pre-filled pack space (docs/decisions/0004-pack-prefill.md): a record of
+// up to kPrefillMaxRecordBytes that does not fit in the zeros already
+// written and synced past the journal's end first gets kPrefillBytes more
+// (rounded up to whole 4 KiB pages).  Larger records append.
+constexpr uint64_t kPrefillBytes = 512 << 10;
+constexpr uint64_t kPrefillMaxRecordBytes = 64 << 10;
 
 // ---- crc32c (Castagnoli), masked as in LevelDB's logs ----------------------
 
@@ -587,6 +607,43 @@ class SnapshotHolder {
 
 // ---- the backend ------------------------------------------------------------
 
+// A PositionalFile over leveldb::WritableFile, for Envs that cannot open
+// positional files: writes must continue the file, so nothing is
+// pre-filled.
+class AppendOnlyFile final : public PositionalFile {
+ public:
+  AppendOnlyFile(std::unique_ptr<leveldb::WritableFile> file, uint64_t size)
+      : file_(std::move(file)), size_(size) {}
+  ~AppendOnlyFile() override { file_->Close(); }  // errors: nothing to tell
+
+  leveldb::Status Write(uint64_t offset, std::string_view data) override {
+    if (offset != size_) {
+      return leveldb::Status::NotSupported("append-only pack file");
+    }
+    leveldb::Status s = file_->Append(leveldb::Slice(data.data(), data.size()));
+    if (s.ok()) s = file_->Flush();  // readers pread what was appended
+    if (s.ok()) size_ += data.size();
+    return s;
+  }
+  leveldb::Status Read(uint64_t, size_t, std::string*) override {
+    return leveldb::Status::NotSupported("append-only pack file");
+  }
+  leveldb::Status Size(uint64_t* size) override {
+    *size = size_;
+    return leveldb::Status::OK();
+  }
+  leveldb::Status Truncate(uint64_t size) override {
+    return size == size_
+               ? leveldb::Status::OK()
+               : leveldb::Status::NotSupported("append-only pack file");
+  }
+  leveldb::Status Sync() override { return file_->Sync(); }
+
+ private:
+  std::unique_ptr<leveldb::WritableFile> file_;
+  uint64_t size_;
+};
+
 class PackBackend : public Backend {
  public:
   PackBackend(std::string dir, leveldb::Env* env, uint64_t pack_file_bytes)
@@ -594,15 +651,17 @@ class PackBackend : public Backend {
         packs_dir_(dir_ + "/packs"),
         index_dir_(dir_ + "/index"),
         env_(env),
+        positional_env_(dynamic_cast<PositionalFileEnv*>(env)),
+        prefill_(positional_env_ != nullptr &&
+                 positional_env_->SupportsPositionalFiles()),
         pack_file_bytes_(std::max<uint64_t>(pack_file_bytes, 4096)) {}
 
   ~PackBackend() override {
     // A checkpoint, so that the next open has nothing to replay.  Errors
     // are harmless: the journal is the truth, and open replays it.
     std::lock_guard lock(write_mu_);
-    if (pack_ && sticky_.ok()) (void)CheckpointLocked();
-    if (pack_) pack_->Close();  // errors: nothing left to tell
-    pack_.reset();
+    if (pack_ && sticky_.ok() && CheckpointLocked().ok()) TrimTailLocked();
+    pack_.reset();  // closes it; errors: nothing left to tell
     {
       std::lock_guard files(files_mu_);
       readers_.clear();
@@ -701,6 +760,10 @@ class PackBackend : public Backend {
     return FlushLocked(/*sync=*/false);
   }
   Status RotateLocked();
+  Status PrefillLocked(uint64_t needed_end);
+  void TrimTailLocked();
+  Status OpenPackFileLocked(const std::string& path, bool create,
+                            uint64_t size);
   Status CreatePackLocked(uint32_t n);
   Status WritePackManifestLocked();
   Status SetSticky(const Status& s) {
@@ -719,15 +782,18 @@ class PackBackend : public Backend {
 
   const std::string dir_, packs_dir_, index_dir_;
   leveldb::Env* const env_;
+  PositionalFileEnv* const positional_env_;  // env_, if it is one
+  const bool prefill_;  // pack space is pre-filled (positional files)
   const uint64_t pack_file_bytes_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;
 
   std::mutex write_mu_;
-  std::unique_ptr<leveldb::WritableFile> pack_;  // GUARDED_BY(write_mu_)
-  uint32_t pack_number_ = 0;                     // GUARDED_BY(write_mu_)
-  uint64_t pack_size_ = 0;                       // GUARDED_BY(write_mu_)
+  std::unique_ptr<PositionalFile> pack_;  // GUARDED_BY(write_mu_)
+  uint32_t pack_number_ = 0;              // GUARDED_BY(write_mu_)
+  uint64_t pack_size_ = 0;  // end of the journal in pack_; appends go here
+  uint64_t filled_end_ = 0;  // pack_'s size: zeros in [pack_size_, here)
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
   uint64_t unflushed_bytes_ = 0;  // journal bytes since the last flush
   std::string record_buf_;        // GUARDED_BY(write_mu_), reused
@@ -937,29 +1003,34 @@ Status PackBackend::Recover() {
     return FlushLocked(/*sync=*/true);
   }
   const uint32_t last = packs.back();
-  leveldb::WritableFile* file = nullptr;
-  LARIX_RETURN_IF_ERROR(
-      FromLevelDb(env_->NewAppendableFile(PackPath(last), &file),
-                  "open pack file " + PackPath(last)));
-  pack_.reset(file);
-  pack_number_ = last;
-  pack_size_ =
+  const uint64_t end =
       journal_end_.pack == last ? journal_end_.offset : kPackHeaderSize;
   uint64_t size = 0;
   LARIX_RETURN_IF_ERROR(FromLevelDb(env_->GetFileSize(PackPath(last), &size),
                                     "open pack file " + PackPath(last)));
-  if (size != pack_size_) {
+  if (size < end) {
     return Status::Corruption("pack file " + PackPath(last) + ": " +
                               std::to_string(size) + " bytes, but its journal "
-                              "ends at " + std::to_string(pack_size_));
+                              "ends at " + std::to_string(end));
   }
+  if (size > end && !prefill_) {
+    // Zeros pre-filled by an earlier open (ReplayPack checked that they
+    // are zeros); without positional files appends cannot go there.
+    LARIX_RETURN_IF_ERROR(CreatePackLocked(last + 1));
+    return FlushLocked(/*sync=*/true);
+  }
+  LARIX_RETURN_IF_ERROR(
+      OpenPackFileLocked(PackPath(last), /*create=*/false, size));
+  pack_number_ = last;
+  pack_size_ = end;
   journal_end_ = {last, pack_size_};
   return Status::OK();
 }
 
 // Replays the records of pack `n` from offset `from` into the overlay
 // (flushing to LevelDB as it grows).  *end is the offset after the last good
-// record (0 if the pack has no valid header); *torn is set if the pack
+// record (0 if the pack has no valid header), before any pre-filled zeros
+// that run to the end of the file; *torn is set if the pack
 // continues past *end with bytes that are not a valid record.
 Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
                                uint64_t* end, bool* torn) {
@@ -1005,13 +1076,39 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
         "offset " + std::to_string(from) + ", but the file has only " +
         std::to_string(size) + " bytes");
   }
+  // Pre-filled space: zeros from `at` to the end of the file end the
+  // journal cleanly (a record header is never all zeros: its type is not).
+  auto zeros_to_end = [&](uint64_t at, bool* zero) -> Status {
+    *zero = false;
+    std::string buf(64 << 10, '\0');
+    for (; at < size; at += buf.size()) {
+      const size_t n = std::min<uint64_t>(buf.size(), size - at);
+      LARIX_RETURN_IF_ERROR(FromLevelDb(
+          file->Read(at, n, &got, buf.data()), "read " + path));
+      if (got.size() != n) return Status::OK();
+      for (size_t i = 0; i < n; i++) {
+        if (got[i] != 0) return Status::OK();
+      }
+    }
+    *zero = true;
+    return Status::OK();
+  };
   uint64_t off = from;
+  bool zero_tail = false;
   while (off < size) {
-    if (size - off < kRecordHeaderSize) break;  // torn header
+    if (size - off < kRecordHeaderSize) {  // torn header, or zeros
+      LARIX_RETURN_IF_ERROR(zeros_to_end(off, &zero_tail));
+      break;
+    }
     LARIX_RETURN_IF_ERROR(
         FromLevelDb(file->Read(off, kRecordHeaderSize, &got, scratch.data()),
                     "read " + path));
     if (got.size() != kRecordHeaderSize) break;
+    if (std::all_of(got.data(), got.data() + got.size(),
+                    [](char c) { return c == 0; })) {
+      LARIX_RETURN_IF_ERROR(zeros_to_end(off, &zero_tail));
+      break;
+    }
     const uint32_t length = coding::DecodeFixed32(got.data() + 4);
     const uint8_t type = static_cast<uint8_t>(got[8]);
     if (length > size - off - kRecordHeaderSize) break;  // torn body
@@ -1046,34 +1143,81 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
     }
   }
   *end = off;
-  *torn = off < size;
+  *torn = off < size && !zero_tail;
   return Status::OK();
 }
 
 // ---- writing ---------------------------------------------------------------
 
+// Opens pack file `path` (of `size` bytes; with `create`, a new empty file)
+// as pack_, closing the previous one, which must be synced.
+Status PackBackend::OpenPackFileLocked(const std::string& path, bool create,
+                                       uint64_t size) {
+  std::unique_ptr<PositionalFile> file;
+  if (prefill_) {
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(positional_env_->NewPositionalFile(path, create, &file),
+                    (create ? "create " : "open pack file ") + path));
+  } else {
+    leveldb::WritableFile* raw = nullptr;
+    LARIX_RETURN_IF_ERROR(FromLevelDb(
+        create ? env_->NewWritableFile(path, &raw)
+               : env_->NewAppendableFile(path, &raw),
+        (create ? "create " : "open pack file ") + path));
+    file = std::make_unique<AppendOnlyFile>(
+        std::unique_ptr<leveldb::WritableFile>(raw), size);
+  }
+  pack_ = std::move(file);
+  filled_end_ = size;
+  return Status::OK();
+}
+
 Status PackBackend::CreatePackLocked(uint32_t n) {
   const std::string path = PackPath(n);
-  leveldb::WritableFile* raw = nullptr;
-  Status s = FromLevelDb(env_->NewWritableFile(path, &raw), "create " + path);
-  if (!s.ok()) return s;
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  if (pack_) TrimTailLocked();
+  LARIX_RETURN_IF_ERROR(OpenPackFileLocked(path, /*create=*/true, 0));
   std::string header(kPackMagic, sizeof(kPackMagic));
   coding::PutFixed32(&header, kPackFormatVersion);
   coding::PutFixed32(&header, n);
-  leveldb::Status ls = file->Append(header);
-  if (ls.ok()) ls = file->Flush();
-  if (ls.ok()) ls = file->Sync();
-  LARIX_RETURN_IF_ERROR(FromLevelDb(ls, "create " + path));
-  packs_.insert(n);
-  LARIX_RETURN_IF_ERROR(WritePackManifestLocked());
-  if (pack_) pack_->Close();  // already synced
-  pack_ = std::move(file);
+  leveldb::Status ls = pack_->Write(0, header);
+  if (ls.ok()) ls = pack_->Sync();
   pack_number_ = n;
-  pack_size_ = kPackHeaderSize;
+  pack_size_ = filled_end_ = kPackHeaderSize;
   unsynced_bytes_ = 0;
   journal_end_ = {n, kPackHeaderSize};
+  LARIX_RETURN_IF_ERROR(FromLevelDb(ls, "create " + path));
+  packs_.insert(n);
+  return WritePackManifestLocked();
+}
+
+// Writes zeros from filled_end_ to past `needed_end` and syncs them, so
+// that the records written over them change no file metadata: their
+// fdatasync writes data only (docs/decisions/0004-pack-prefill.md).
+Status PackBackend::PrefillLocked(uint64_t needed_end) {
+  static const std::string zeros(64 << 10, '\0');
+  const uint64_t to = (std::max(needed_end, filled_end_) + kPrefillBytes +
+                       4095) & ~uint64_t{4095};
+  leveldb::Status s;
+  for (uint64_t at = filled_end_; s.ok() && at < to; at += zeros.size()) {
+    s = pack_->Write(at, std::string_view(zeros).substr(
+                             0, std::min<uint64_t>(zeros.size(), to - at)));
+  }
+  if (s.ok()) s = pack_->Sync();
+  if (!s.ok()) {
+    return SetSticky(FromLevelDb(s, "pre-fill " + PackPath(pack_number_)));
+  }
+  filled_end_ = to;
+  unsynced_bytes_ = 0;  // the sync covered the records before, too
   return Status::OK();
+}
+
+// Cuts the current pack's pre-filled zeros off before it is closed for
+// good.  Best effort: a zero tail is read as the journal's end anyway.
+void PackBackend::TrimTailLocked() {
+  if (filled_end_ <= pack_size_ || !sticky_.ok()) return;
+  if (pack_->Truncate(pack_size_).ok() && pack_->Sync().ok()) {
+    filled_end_ = pack_size_;
+  }
 }
 
 // Rewrites and syncs packs/MANIFEST, which (on POSIX) fsyncs packs/ so that
@@ -1137,12 +1281,16 @@ Status PackBackend::WriteRecordLocked(
     LARIX_RETURN_IF_ERROR(RotateLocked());
   }
   const uint64_t base = pack_size_;
-  leveldb::Status s = pack_->Append(record);
-  if (s.ok()) s = pack_->Flush();  // readers pread what was appended
+  if (prefill_ && record.size() <= kPrefillMaxRecordBytes &&
+      base + record.size() > filled_end_) {
+    LARIX_RETURN_IF_ERROR(PrefillLocked(base + record.size()));
+  }
+  leveldb::Status s = pack_->Write(base, record);
   if (!s.ok()) {
     return SetSticky(FromLevelDb(s, "append to " + PackPath(pack_number_)));
   }
   pack_size_ += record.size();
+  filled_end_ = std::max(filled_end_, pack_size_);
   unsynced_bytes_ += record.size();
   unflushed_bytes_ += record.size();
   journal_end_ = {pack_number_, pack_size_};

@@ -1097,6 +1097,152 @@ TEST_F(PackBackendTest, ReplayRebuildsAnIndexThatLostItsLog) {
   EXPECT_EQ(stats.objects, 10u);
 }
 
+// ---- pre-filled pack space (docs/decisions/0004-pack-prefill.md) ----------
+
+// Writes `n` small objects in synced batches of one, from seed `first`.
+std::vector<TestObject> ApplySmallSynced(Backend* b, int first, int n) {
+  std::vector<TestObject> objects;
+  for (int i = first; i < first + n; i++) {
+    objects.push_back(MakeObject(i, 3000));
+    WriteBatch batch;
+    batch.PutObject(objects.back().id, objects.back().stored);
+    batch.PutRecord("ref", std::to_string(i));
+    EXPECT_TRUE(b->Apply(batch, WriteOptions{true}).ok());
+  }
+  return objects;
+}
+
+void ExpectReadable(Backend* b, const std::vector<TestObject>& objects) {
+  for (const auto& o : objects) {
+    std::string stored;
+    Status s = b->ReadObject(o.id, &stored);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(stored, o.stored);
+  }
+}
+
+bool AllZero(const std::string& data, size_t from) {
+  return data.find_first_not_of('\0', from) == std::string::npos;
+}
+
+TEST_F(PackBackendTest, SmallRecordsGoIntoPrefilledZerosTrimmedAtClose) {
+  std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 5);
+  // Open: the file runs past the journal with synced zeros, whole pages.
+  const uint64_t open_size = fs::file_size(PackPath(1));
+  EXPECT_GE(open_size, 512u << 10);
+  EXPECT_EQ(open_size % 4096, 0u);
+  const std::string open_bytes = ReadFile(PackPath(1));
+  EXPECT_TRUE(AllZero(open_bytes, 16 + 5 * 3000 + 5 * 200));
+  EXPECT_FALSE(AllZero(open_bytes, 16 + 4 * 3000));
+  backend_.reset();
+  // Closed: cut back to the journal's end.
+  const uint64_t closed_size = fs::file_size(PackPath(1));
+  EXPECT_LT(closed_size, 5 * 3000 + 5 * 200u);
+  EXPECT_EQ(ReadFile(PackPath(1)), open_bytes.substr(0, closed_size));
+  Open();
+  ExpectReadable(backend_.get(), objects);
+  std::string ref;
+  ASSERT_TRUE(backend_->GetRecord("ref", &ref).ok());
+  EXPECT_EQ(ref, "4");
+}
+
+// A crash leaves the zeros in place; the journal ends at the first of them
+// and appends go on in the same pack.
+TEST_F(PackBackendTest, APowerLossKeepsTheZerosAndTheSamePack) {
+  backend_.reset();
+  FaultInjectionEnv& env = env_;
+  BackendOptions options;
+  options.env = &env;
+  Open(options);
+  env.ResetState();
+  std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 6);
+  TestObject lost = MakeObject(100, 3000);
+  ASSERT_TRUE(ApplyObjects(backend_.get(), {lost}, /*sync=*/false).ok());
+  EXPECT_GT(env.UnsyncedBytes(PackPath(1)), 0u);
+
+  env.SetFilesystemActive(false);
+  backend_.reset();
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  env.SetFilesystemActive(true);
+  env.ResetState();
+  // The unsynced record over the zeros was undone: zeros again.
+  EXPECT_GE(fs::file_size(PackPath(1)), 512u << 10);
+  EXPECT_TRUE(AllZero(ReadFile(PackPath(1)), 16 + 6 * 3000 + 6 * 200));
+
+  Open(options);
+  ExpectReadable(backend_.get(), objects);
+  bool exists = true;
+  ASSERT_TRUE(backend_->ObjectExists(lost.id, &exists).ok());
+  EXPECT_FALSE(exists);
+  std::vector<TestObject> more = ApplySmallSynced(backend_.get(), 10, 3);
+  EXPECT_EQ(CountPacks(), 1);
+  backend_.reset();
+  Open(options);
+  ExpectReadable(backend_.get(), objects);
+  ExpectReadable(backend_.get(), more);
+  EXPECT_EQ(CountPacks(), 1);
+}
+
+// Bytes other than zeros after the journal's end are a torn write, in the
+// pre-filled space as anywhere: a new pack takes the appends.
+TEST_F(PackBackendTest, GarbageInPrefilledZerosIsATornTail) {
+  backend_.reset();
+  FaultInjectionEnv& env = env_;
+  BackendOptions options;
+  options.env = &env;
+  Open(options);
+  env.ResetState();
+  std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 4);
+  env.SetFilesystemActive(false);
+  backend_.reset();
+  env.SetFilesystemActive(true);
+  env.ResetState();
+  {
+    std::fstream f(PackPath(1), std::ios::in | std::ios::out |
+                                    std::ios::binary);
+    f.seekp(200 << 10);
+    f.write("\x01", 1);
+  }
+  Open(options);
+  ExpectReadable(backend_.get(), objects);
+  EXPECT_EQ(CountPacks(), 2);
+  std::vector<TestObject> more = ApplySmallSynced(backend_.get(), 10, 2);
+  backend_.reset();
+  Open(options);
+  ExpectReadable(backend_.get(), objects);
+  ExpectReadable(backend_.get(), more);
+}
+
+// An Env without positional files (here: LevelDB's default one) cannot
+// write over the zeros a crash left behind, so it starts a new pack.
+TEST_F(PackBackendTest, AnAppendOnlyEnvStartsANewPackAfterZeros) {
+  backend_.reset();
+  FaultInjectionEnv& env = env_;
+  BackendOptions options;
+  options.env = &env;
+  Open(options);
+  std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 4);
+  env.SetFilesystemActive(false);
+  backend_.reset();
+  env.SetFilesystemActive(true);
+  ASSERT_GE(fs::file_size(PackPath(1)), 512u << 10);
+
+  FaultInjectionEnv append_only(leveldb::Env::Default());
+  ASSERT_FALSE(append_only.SupportsPositionalFiles());
+  BackendOptions plain;
+  plain.env = &append_only;
+  Open(plain);
+  ExpectReadable(backend_.get(), objects);
+  EXPECT_EQ(CountPacks(), 2);
+  std::vector<TestObject> more = ApplySmallSynced(backend_.get(), 10, 3);
+  // Appends only: nothing pre-filled.
+  EXPECT_LT(fs::file_size(PackPath(2)), 4 * 3000 + 16u);
+  backend_.reset();
+  Open();
+  ExpectReadable(backend_.get(), objects);
+  ExpectReadable(backend_.get(), more);
+}
+
 TEST_F(PackBackendTest, TornTrailingRecordIsCutOff) {
   std::vector<TestObject> objects;
   for (int i = 0; i < 5; i++) objects.push_back(MakeObject(i, 3000));

@@ -38,6 +38,24 @@ class NullWritableFile : public leveldb::WritableFile {
   leveldb::Status Sync() override { return leveldb::Status::OK(); }
 };
 
+// A positional file after the power went off.
+class NullPositionalFile : public PositionalFile {
+ public:
+  leveldb::Status Write(uint64_t, std::string_view) override {
+    return leveldb::Status::OK();
+  }
+  leveldb::Status Read(uint64_t, size_t, std::string* out) override {
+    out->clear();
+    return leveldb::Status::OK();
+  }
+  leveldb::Status Size(uint64_t* size) override {
+    *size = 0;
+    return leveldb::Status::OK();
+  }
+  leveldb::Status Truncate(uint64_t) override { return leveldb::Status::OK(); }
+  leveldb::Status Sync() override { return leveldb::Status::OK(); }
+};
+
 }  // namespace
 
 // Forwards to the real file and reports progress to the Env.
@@ -86,6 +104,80 @@ class TrackedWritableFile : public leveldb::WritableFile {
   FaultInjectionEnv* const env_;
   const std::string name_;
   std::unique_ptr<leveldb::WritableFile> base_;
+};
+
+// Forwards to the real positional file, recording for each write and
+// truncation what it replaced, so that a power failure can put it back.
+class TrackedPositionalFile : public PositionalFile {
+ public:
+  TrackedPositionalFile(FaultInjectionEnv* env, std::string name,
+                        std::unique_ptr<PositionalFile> base)
+      : env_(env), name_(std::move(name)), base_(std::move(base)) {}
+
+  leveldb::Status Write(uint64_t offset, std::string_view data) override {
+    if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    bool torn = false;
+    leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
+    if (!s.ok()) {
+      if (torn && data.size() > 1) (void)Change(offset, data.substr(0, data.size() / 2));
+      return s;
+    }
+    return Change(offset, data);
+  }
+
+  leveldb::Status Read(uint64_t offset, size_t n, std::string* out) override {
+    return base_->Read(offset, n, out);
+  }
+  leveldb::Status Size(uint64_t* size) override { return base_->Size(size); }
+
+  leveldb::Status Truncate(uint64_t size) override {
+    if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    bool torn = false;
+    leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
+    if (!s.ok()) return s;
+    FaultInjectionEnv::Undo undo;
+    s = base_->Size(&undo.old_size);
+    if (s.ok() && size < undo.old_size) {
+      undo.offset = size;
+      s = base_->Read(size, undo.old_size - size, &undo.old);
+    }
+    if (s.ok()) s = base_->Truncate(size);
+    if (s.ok()) env_->OnPositionalChange(name_, std::move(undo), size);
+    return s;
+  }
+
+  leveldb::Status Sync() override {
+    if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    bool torn = false;
+    leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
+    if (!s.ok()) return s;
+    s = base_->Sync();
+    if (s.ok()) env_->OnSynced(name_);
+    return s;
+  }
+
+ private:
+  leveldb::Status Change(uint64_t offset, std::string_view data) {
+    FaultInjectionEnv::Undo undo;
+    undo.offset = offset;
+    leveldb::Status s = base_->Size(&undo.old_size);
+    if (s.ok() && offset < undo.old_size) {
+      s = base_->Read(offset,
+                      std::min<uint64_t>(data.size(), undo.old_size - offset),
+                      &undo.old);
+    }
+    if (s.ok()) s = base_->Write(offset, data);
+    if (s.ok()) {
+      env_->OnPositionalChange(
+          name_, std::move(undo),
+          std::max<uint64_t>(undo.old_size, offset + data.size()));
+    }
+    return s;
+  }
+
+  FaultInjectionEnv* const env_;
+  const std::string name_;
+  std::unique_ptr<PositionalFile> base_;
 };
 
 FaultInjectionEnv::FaultInjectionEnv(leveldb::Env* base)
@@ -159,10 +251,19 @@ void FaultInjectionEnv::OnAppended(const std::string& fname, uint64_t bytes) {
   files_[fname].size += bytes;
 }
 
+void FaultInjectionEnv::OnPositionalChange(const std::string& fname,
+                                           Undo undo, uint64_t new_size) {
+  std::lock_guard lock(mu_);
+  FileState& st = files_[fname];
+  st.undo.push_back(std::move(undo));
+  st.size = new_size;
+}
+
 void FaultInjectionEnv::OnSynced(const std::string& fname) {
   std::lock_guard lock(mu_);
   FileState& st = files_[fname];
   st.synced_size = st.size;
+  st.undo.clear();
   // The POSIX Env fsyncs the directory of any MANIFEST* file it syncs.
   if (Basename(fname).rfind("MANIFEST", 0) == 0) {
     const std::string dir = Dirname(fname);
@@ -206,6 +307,47 @@ leveldb::Status FaultInjectionEnv::NewTrackedFile(
     }
   }
   *result = new TrackedWritableFile(this, fname, base);
+  return leveldb::Status::OK();
+}
+
+bool FaultInjectionEnv::SupportsPositionalFiles() const {
+  PositionalFileEnv* base = positional_target();
+  return base != nullptr && base->SupportsPositionalFiles();
+}
+
+leveldb::Status FaultInjectionEnv::NewPositionalFile(
+    const std::string& fname, bool truncate,
+    std::unique_ptr<PositionalFile>* out) {
+  out->reset();
+  if (!SupportsPositionalFiles()) {
+    return leveldb::Status::NotSupported("positional files", fname);
+  }
+  if (!IsFilesystemActive()) {
+    *out = std::make_unique<NullPositionalFile>();
+    return leveldb::Status::OK();
+  }
+  bool torn = false;
+  leveldb::Status s = ConsumeFaultPoint(fname, &torn);
+  if (!s.ok()) return s;
+  const bool existed = target()->FileExists(fname);
+  std::unique_ptr<PositionalFile> base;
+  s = positional_target()->NewPositionalFile(fname, truncate, &base);
+  if (!s.ok()) return s;
+  uint64_t size = 0;
+  s = base->Size(&size);
+  if (!s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(fname);
+    if (it == files_.end() || truncate) {
+      // New, or emptied by the open: the old content is gone either way.
+      FileState st;
+      st.size = st.synced_size = size;
+      st.entry_durable = it == files_.end() ? existed : it->second.entry_durable;
+      files_[fname] = st;
+    }
+  }
+  *out = std::make_unique<TrackedPositionalFile>(this, fname, std::move(base));
   return leveldb::Status::OK();
 }
 
@@ -261,9 +403,11 @@ leveldb::Status FaultInjectionEnv::RemoveDir(const std::string& dirname) {
 }
 
 leveldb::Status FaultInjectionEnv::DropUnsyncedData() {
-  return PowerFailure([](const std::string&, const FileState& st, uint64_t) {
-    return st.entry_durable ? st.synced_size : 0;
-  });
+  return PowerFailure(
+      [](const std::string&, const FileState& st, uint64_t) {
+        return st.entry_durable ? st.synced_size : 0;
+      },
+      [](const FileState&) { return size_t{0}; });
 }
 
 leveldb::Status FaultInjectionEnv::DropRandomUnsyncedData(uint64_t seed) {
@@ -273,12 +417,27 @@ leveldb::Status FaultInjectionEnv::DropRandomUnsyncedData(uint64_t seed) {
         if (!st.entry_durable && rng() % 2 == 0) return uint64_t{0};
         const uint64_t unsynced = actual - std::min(actual, st.synced_size);
         return st.synced_size + (unsynced == 0 ? 0 : rng() % (unsynced + 1));
-      });
+      },
+      [&rng](const FileState& st) { return rng() % (st.undo.size() + 1); });
+}
+
+leveldb::Status FaultInjectionEnv::UndoPositional(
+    const std::string& fname, const std::vector<Undo>& undo, size_t keep) {
+  if (keep >= undo.size()) return leveldb::Status::OK();
+  std::unique_ptr<PositionalFile> file;
+  leveldb::Status s =
+      positional_target()->NewPositionalFile(fname, false, &file);
+  for (size_t i = undo.size(); s.ok() && i-- > keep;) {
+    s = file->Write(undo[i].offset, undo[i].old);
+    if (s.ok()) s = file->Truncate(undo[i].old_size);
+  }
+  return s;
 }
 
 leveldb::Status FaultInjectionEnv::PowerFailure(
     const std::function<uint64_t(const std::string&, const FileState&,
-                                 uint64_t)>& keep) {
+                                 uint64_t)>& keep,
+    const std::function<size_t(const FileState&)>& keep_changes) {
   std::map<std::string, FileState> files;
   {
     std::lock_guard lock(mu_);
@@ -288,8 +447,10 @@ leveldb::Status FaultInjectionEnv::PowerFailure(
   std::map<std::string, uint64_t> kept;  // files that survive, and sizes
   for (auto& [name, st] : files) {  // std::map: a deterministic order
     if (!target()->FileExists(name)) continue;
+    leveldb::Status s;
+    if (!st.undo.empty()) s = UndoPositional(name, st.undo, keep_changes(st));
     uint64_t actual = 0;
-    leveldb::Status s = target()->GetFileSize(name, &actual);
+    if (s.ok()) s = target()->GetFileSize(name, &actual);
     if (!s.ok()) {
       if (result.ok()) result = s;
       continue;
@@ -319,6 +480,7 @@ leveldb::Status FaultInjectionEnv::PowerFailure(
     } else {
       if (k != kept.end()) it->second.size = k->second;
       FileState& st = it->second;
+      st.undo.clear();
       st.synced_size = std::min(st.synced_size, st.size);
       ++it;
     }
@@ -331,13 +493,18 @@ void FaultInjectionEnv::ResetState() {
   for (auto& [name, st] : files_) {
     st.synced_size = st.size;
     st.entry_durable = true;
+    st.undo.clear();
   }
 }
 
 uint64_t FaultInjectionEnv::UnsyncedBytes(const std::string& fname) const {
   std::lock_guard lock(mu_);
   auto it = files_.find(fname);
-  return it == files_.end() ? 0 : it->second.size - it->second.synced_size;
+  if (it == files_.end()) return 0;
+  const FileState& st = it->second;
+  uint64_t bytes = st.size - std::min(st.size, st.synced_size);
+  for (const Undo& u : st.undo) bytes += u.old.size();  // overwritten
+  return bytes;
 }
 
 }  // namespace larix::test

@@ -8,7 +8,9 @@
 //
 // The durability model (what a power failure keeps):
 //   1. Bytes appended to a file survive only up to the file's size at its
-//      last successful Sync().
+//      last successful Sync().  Positional files (PositionalFileEnv, over a
+//      base Env that has them, such as PreadEnv()) also lose their
+//      unsynced overwrites and truncations: the old bytes come back.
 //   2. A file created (or renamed into place) since tracking began
 //      survives only if its directory was synced afterwards.  leveldb::Env
 //      has no directory sync; its POSIX implementation fsyncs a file's
@@ -19,8 +21,9 @@
 // Files the Env never opened for writing are never touched.
 //
 // Fault points.  Each of these operations is one "fault point": Append()
-// and Sync() on a writable file, and creating a writable file
-// (NewWritableFile, NewAppendableFile).  FailNthFaultPoint(n) makes the nth
+// and Sync() on a writable file, Write(), Truncate() and Sync() on a
+// positional file, and creating either kind of file (NewWritableFile,
+// NewAppendableFile, NewPositionalFile).  FailNthFaultPoint(n) makes the nth
 // point from now fail with IOError ("No space left on device" for
 // FaultKind::kNoSpace, which Larix maps to Status::Full).  A failed Append
 // can optionally write half of its data first (a torn write).  A test that
@@ -54,20 +57,26 @@
 #include <mutex>
 #include <string>
 
+#include <memory>
+#include <vector>
+
 #include "leveldb/env.h"
 #include "leveldb/status.h"
+#include "objects/leveldb_env.h"
 
 namespace larix::test {
 
-class FaultInjectionEnv : public leveldb::EnvWrapper {
+class FaultInjectionEnv : public leveldb::EnvWrapper,
+                          public PositionalFileEnv {
  public:
   enum class FaultKind {
     kIOError,  // "injected I/O error"
     kNoSpace,  // "No space left on device" (ENOSPC)
   };
 
-  // `base` must outlive this Env; it is usually leveldb::Env::Default().
-  explicit FaultInjectionEnv(leveldb::Env* base = leveldb::Env::Default());
+  // `base` must outlive this Env.  The default, PreadEnv(), is the Env the
+  // backends use on their own; positional files need a base that has them.
+  explicit FaultInjectionEnv(leveldb::Env* base = PreadEnv());
   ~FaultInjectionEnv() override;
 
   // ---- fault points -------------------------------------------------------
@@ -115,7 +124,8 @@ class FaultInjectionEnv : public leveldb::EnvWrapper {
   // want to crash.
   void ResetState();
 
-  // Bytes appended to `fname` since its last sync (0 if untracked).
+  // Bytes appended to `fname` since its last sync, plus bytes overwritten
+  // or truncated away in it as a positional file (0 if untracked).
   uint64_t UnsyncedBytes(const std::string& fname) const;
 
   // ---- leveldb::Env overrides ---------------------------------------------
@@ -130,14 +140,33 @@ class FaultInjectionEnv : public leveldb::EnvWrapper {
   leveldb::Status CreateDir(const std::string& dirname) override;
   leveldb::Status RemoveDir(const std::string& dirname) override;
 
+  // ---- PositionalFileEnv --------------------------------------------------
+
+  bool SupportsPositionalFiles() const override;
+  leveldb::Status NewPositionalFile(
+      const std::string& fname, bool truncate,
+      std::unique_ptr<PositionalFile>* out) override;
+
  private:
   friend class TrackedWritableFile;
+  friend class TrackedPositionalFile;
 
+  // What an unsynced positional write or truncation replaced: the bytes
+  // that were at [offset, offset + old.size()) and the file's size then.
+  struct Undo {
+    uint64_t offset = 0;
+    std::string old;
+    uint64_t old_size = 0;
+  };
   struct FileState {
     uint64_t size = 0;         // bytes appended through this Env so far
     uint64_t synced_size = 0;  // size at the last successful Sync
     bool entry_durable = true;  // directory synced since creation/rename
+    std::vector<Undo> undo;    // positional changes since the last Sync
   };
+  PositionalFileEnv* positional_target() const {
+    return dynamic_cast<PositionalFileEnv*>(target());
+  }
 
   // Consumes one fault point.  Returns OK, or the injected error (and sets
   // *torn when the failing Append should write half its data).
@@ -146,12 +175,21 @@ class FaultInjectionEnv : public leveldb::EnvWrapper {
   // keep(name, state, actual_size) bytes (clamped to at least its synced
   // size); new files whose entry is not durable are removed if keep()
   // returns 0 for them.
+  // Positional files first lose their unsynced changes after the first
+  // keep_changes(state) of them.
   leveldb::Status PowerFailure(
       const std::function<uint64_t(const std::string&, const FileState&,
-                                   uint64_t)>& keep);
+                                   uint64_t)>& keep,
+      const std::function<size_t(const FileState&)>& keep_changes);
   leveldb::Status NewTrackedFile(const std::string& fname, bool append,
                                  leveldb::WritableFile** result);
   void OnAppended(const std::string& fname, uint64_t bytes);
+  void OnPositionalChange(const std::string& fname, Undo undo,
+                          uint64_t new_size);
+  // Puts back what a power failure takes from a positional file: the
+  // changes after the first `keep` unsynced ones, newest first.
+  leveldb::Status UndoPositional(const std::string& fname,
+                                 const std::vector<Undo>& undo, size_t keep);
   void OnSynced(const std::string& fname);
 
   mutable std::mutex mu_;
