@@ -16,6 +16,31 @@ leveldb::Status PosixError(const std::string& path, int err) {
   return leveldb::Status::IOError(path, std::strerror(err));
 }
 
+// Reads up to `n` bytes at `offset` into `dst`; *done is how many (short
+// only at the end of the file).
+leveldb::Status PreadFully(int fd, const std::string& path, uint64_t offset,
+                           size_t n, char* dst, size_t* done) {
+  *done = 0;
+  while (*done < n) {
+    ssize_t r = ::pread(fd, dst + *done, n - *done,
+                        static_cast<off_t>(offset + *done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(path, errno);
+    }
+    if (r == 0) break;  // end of file
+    *done += static_cast<size_t>(r);
+  }
+  return leveldb::Status::OK();
+}
+
+leveldb::Status FileSize(int fd, const std::string& path, uint64_t* size) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError(path, errno);
+  *size = static_cast<uint64_t>(st.st_size);
+  return leveldb::Status::OK();
+}
+
 class PosixPositionalFile final : public PositionalFile {
  public:
   PosixPositionalFile(std::string path, int fd)
@@ -39,25 +64,13 @@ class PosixPositionalFile final : public PositionalFile {
   leveldb::Status Read(uint64_t offset, size_t n, std::string* out) override {
     out->resize(n);
     size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(fd_, out->data() + done, n - done,
-                          static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return PosixError(path_, errno);
-      }
-      if (r == 0) break;
-      done += static_cast<size_t>(r);
-    }
+    leveldb::Status s = PreadFully(fd_, path_, offset, n, out->data(), &done);
     out->resize(done);
-    return leveldb::Status::OK();
+    return s;
   }
 
   leveldb::Status Size(uint64_t* size) override {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return PosixError(path_, errno);
-    *size = static_cast<uint64_t>(st.st_size);
-    return leveldb::Status::OK();
+    return FileSize(fd_, path_, size);
   }
 
   leveldb::Status Truncate(uint64_t size) override {
@@ -113,28 +126,16 @@ leveldb::Status PreadFile::Open(const std::string& path,
 PreadFile::~PreadFile() { ::close(fd_); }
 
 leveldb::Status PreadFile::Size(uint64_t* size) const {
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) return PosixError(path_, errno);
-  *size = static_cast<uint64_t>(st.st_size);
-  return leveldb::Status::OK();
+  return FileSize(fd_, path_, size);
 }
 
 leveldb::Status PreadFile::Read(uint64_t offset, size_t n,
                                 leveldb::Slice* result, char* scratch) const {
   size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd_, scratch + done, n - done,
-                        static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      *result = leveldb::Slice(scratch, 0);
-      return PosixError(path_, errno);
-    }
-    if (r == 0) break;  // end of file: a short read, for the caller
-    done += static_cast<size_t>(r);
-  }
-  *result = leveldb::Slice(scratch, done);
-  return leveldb::Status::OK();
+  leveldb::Status s = PreadFully(fd_, path_, offset, n, scratch, &done);
+  // A short read at the end of the file is for the caller to judge.
+  *result = leveldb::Slice(scratch, s.ok() ? done : 0);
+  return s;
 }
 
 leveldb::Env* PreadEnv() {
