@@ -41,7 +41,8 @@
 //      is reopened; recovery then finds that tail complete or torn.
 //   4. Recovery stops at the first record that is short or fails its
 //      checksum, or at pre-filled zeros running to the end of the file,
-//      which end that pack's journal cleanly (see "Pre-filled space").  In the newest pack that is a torn write, and it is cut off
+//      which end that pack's journal cleanly (see "Pre-filled space").
+//      Anything else in the newest pack is a torn write, and it is cut off
 //      logically: a fresh pack is started and "mjournal" is durably moved to
 //      it before anything is appended, so the torn bytes are never read
 //      again (leveldb::Env cannot truncate a file).  A damaged record with
@@ -995,27 +996,28 @@ Status PackBackend::Recover() {
   for (uint32_t n : packs) packs_.insert(n);
   LARIX_RETURN_IF_ERROR(FlushLocked(/*sync=*/false));
 
-  if (packs.empty() || torn) {
-    // Start a fresh pack.  After a torn tail, "mjournal" must be durably
-    // past it before anything is appended (invariant 4).
-    LARIX_RETURN_IF_ERROR(
-        CreatePackLocked(packs.empty() ? 1 : packs.back() + 1));
-    return FlushLocked(/*sync=*/true);
-  }
-  const uint32_t last = packs.back();
+  // Appends go on in the newest pack unless it ends in a torn tail, or in
+  // zeros pre-filled by an earlier open (ReplayPack checked that they are
+  // zeros) that an Env without positional files cannot write over.
+  bool fresh = packs.empty() || torn;
+  const uint32_t last = packs.empty() ? 0 : packs.back();
   const uint64_t end =
       journal_end_.pack == last ? journal_end_.offset : kPackHeaderSize;
   uint64_t size = 0;
-  LARIX_RETURN_IF_ERROR(FromLevelDb(env_->GetFileSize(PackPath(last), &size),
-                                    "open pack file " + PackPath(last)));
-  if (size < end) {
-    return Status::Corruption("pack file " + PackPath(last) + ": " +
-                              std::to_string(size) + " bytes, but its journal "
-                              "ends at " + std::to_string(end));
+  if (!fresh) {
+    LARIX_RETURN_IF_ERROR(
+        FromLevelDb(env_->GetFileSize(PackPath(last), &size),
+                    "open pack file " + PackPath(last)));
+    if (size < end) {
+      return Status::Corruption(
+          "pack file " + PackPath(last) + ": " + std::to_string(size) +
+          " bytes, but its journal ends at " + std::to_string(end));
+    }
+    fresh = size > end && !prefill_;
   }
-  if (size > end && !prefill_) {
-    // Zeros pre-filled by an earlier open (ReplayPack checked that they
-    // are zeros); without positional files appends cannot go there.
+  if (fresh) {
+    // "mjournal" must be durably past a torn tail before anything is
+    // appended (invariant 4).
     LARIX_RETURN_IF_ERROR(CreatePackLocked(last + 1));
     return FlushLocked(/*sync=*/true);
   }
