@@ -91,13 +91,7 @@ class TrackedWritableFile : public leveldb::WritableFile {
   }
 
   leveldb::Status Sync() override {
-    if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
-    bool torn = false;
-    leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
-    if (!s.ok()) return s;
-    s = base_->Sync();
-    if (s.ok()) env_->OnSynced(name_);
-    return s;
+    return env_->SyncTracked(name_, [this] { return base_->Sync(); });
   }
 
  private:
@@ -119,7 +113,9 @@ class TrackedPositionalFile : public PositionalFile {
     bool torn = false;
     leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
     if (!s.ok()) {
-      if (torn && data.size() > 1) (void)Change(offset, data.substr(0, data.size() / 2));
+      if (torn && data.size() > 1) {
+        (void)Change(offset, data.substr(0, data.size() / 2));
+      }
       return s;
     }
     return Change(offset, data);
@@ -136,41 +132,38 @@ class TrackedPositionalFile : public PositionalFile {
     leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
     if (!s.ok()) return s;
     FaultInjectionEnv::Undo undo;
-    s = base_->Size(&undo.old_size);
-    if (s.ok() && size < undo.old_size) {
-      undo.offset = size;
-      s = base_->Read(size, undo.old_size - size, &undo.old);
-    }
+    s = Replaced(size, UINT64_MAX, &undo);
     if (s.ok()) s = base_->Truncate(size);
     if (s.ok()) env_->OnPositionalChange(name_, std::move(undo), size);
     return s;
   }
 
   leveldb::Status Sync() override {
-    if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
-    bool torn = false;
-    leveldb::Status s = env_->ConsumeFaultPoint(name_, &torn);
-    if (!s.ok()) return s;
-    s = base_->Sync();
-    if (s.ok()) env_->OnSynced(name_);
-    return s;
+    return env_->SyncTracked(name_, [this] { return base_->Sync(); });
   }
 
  private:
+  // What writing or cutting [offset, offset + n) replaces: the bytes of it
+  // the file has, and the file's size.
+  leveldb::Status Replaced(uint64_t offset, uint64_t n,
+                           FaultInjectionEnv::Undo* undo) {
+    undo->offset = offset;
+    leveldb::Status s = base_->Size(&undo->old_size);
+    if (s.ok() && offset < undo->old_size) {
+      s = base_->Read(offset, std::min(n, undo->old_size - offset),
+                      &undo->old);
+    }
+    return s;
+  }
+
   leveldb::Status Change(uint64_t offset, std::string_view data) {
     FaultInjectionEnv::Undo undo;
-    undo.offset = offset;
-    leveldb::Status s = base_->Size(&undo.old_size);
-    if (s.ok() && offset < undo.old_size) {
-      s = base_->Read(offset,
-                      std::min<uint64_t>(data.size(), undo.old_size - offset),
-                      &undo.old);
-    }
+    leveldb::Status s = Replaced(offset, data.size(), &undo);
     if (s.ok()) s = base_->Write(offset, data);
     if (s.ok()) {
-      env_->OnPositionalChange(
-          name_, std::move(undo),
-          std::max<uint64_t>(undo.old_size, offset + data.size()));
+      const uint64_t new_size =
+          std::max<uint64_t>(undo.old_size, offset + data.size());
+      env_->OnPositionalChange(name_, std::move(undo), new_size);
     }
     return s;
   }
@@ -251,6 +244,33 @@ void FaultInjectionEnv::OnAppended(const std::string& fname, uint64_t bytes) {
   files_[fname].size += bytes;
 }
 
+void FaultInjectionEnv::OnOpened(const std::string& fname, bool existed,
+                                 uint64_t size, bool emptied) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(fname);
+  if (it == files_.end()) {
+    FileState st;
+    st.size = st.synced_size = size;
+    st.entry_durable = existed;
+    files_[fname] = st;
+  } else if (emptied) {
+    // Truncated by the open; the old content is gone either way.
+    it->second.size = it->second.synced_size = size;
+    it->second.undo.clear();
+  }
+}
+
+leveldb::Status FaultInjectionEnv::SyncTracked(
+    const std::string& fname, const std::function<leveldb::Status()>& sync) {
+  if (!IsFilesystemActive()) return leveldb::Status::OK();
+  bool torn = false;
+  leveldb::Status s = ConsumeFaultPoint(fname, &torn);
+  if (!s.ok()) return s;
+  s = sync();
+  if (s.ok()) OnSynced(fname);
+  return s;
+}
+
 void FaultInjectionEnv::OnPositionalChange(const std::string& fname,
                                            Undo undo, uint64_t new_size) {
   std::lock_guard lock(mu_);
@@ -293,19 +313,7 @@ leveldb::Status FaultInjectionEnv::NewTrackedFile(
   s = append ? target()->NewAppendableFile(fname, &base)
              : target()->NewWritableFile(fname, &base);
   if (!s.ok()) return s;
-  {
-    std::lock_guard lock(mu_);
-    auto it = files_.find(fname);
-    if (it == files_.end()) {
-      FileState st;
-      st.size = st.synced_size = existing_size;
-      st.entry_durable = existed;
-      files_[fname] = st;
-    } else if (!append) {
-      // Truncated by re-creation; the old content is gone either way.
-      it->second.size = it->second.synced_size = 0;
-    }
-  }
+  OnOpened(fname, existed, existing_size, /*emptied=*/!append);
   *result = new TrackedWritableFile(this, fname, base);
   return leveldb::Status::OK();
 }
@@ -336,17 +344,7 @@ leveldb::Status FaultInjectionEnv::NewPositionalFile(
   uint64_t size = 0;
   s = base->Size(&size);
   if (!s.ok()) return s;
-  {
-    std::lock_guard lock(mu_);
-    auto it = files_.find(fname);
-    if (it == files_.end() || truncate) {
-      // New, or emptied by the open: the old content is gone either way.
-      FileState st;
-      st.size = st.synced_size = size;
-      st.entry_durable = it == files_.end() ? existed : it->second.entry_durable;
-      files_[fname] = st;
-    }
-  }
+  OnOpened(fname, existed, size, /*emptied=*/truncate);
   *out = std::make_unique<TrackedPositionalFile>(this, fname, std::move(base));
   return leveldb::Status::OK();
 }

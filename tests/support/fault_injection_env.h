@@ -183,6 +183,13 @@ class FaultInjectionEnv : public leveldb::EnvWrapper,
       const std::function<size_t(const FileState&)>& keep_changes);
   leveldb::Status NewTrackedFile(const std::string& fname, bool append,
                                  leveldb::WritableFile** result);
+  // Starts tracking a file just opened for writing (`size` bytes now), or,
+  // if it was tracked and the open emptied it, starts it over.
+  void OnOpened(const std::string& fname, bool existed, uint64_t size,
+                bool emptied);
+  // Sync() of either kind of tracked file: a fault point, then `sync`.
+  leveldb::Status SyncTracked(const std::string& fname,
+                              const std::function<leveldb::Status()>& sync);
   void OnAppended(const std::string& fname, uint64_t bytes);
   void OnPositionalChange(const std::string& fname, Undo undo,
                           uint64_t new_size);
