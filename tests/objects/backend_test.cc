@@ -1009,6 +1009,24 @@ class PackBackendTest : public ::testing::Test {
     Status s = OpenPackBackend(store_, options, &backend_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
+  // Reopens the store through env_, counting what is on disk as synced;
+  // returns the options, for reopening the same way.
+  BackendOptions OpenWithFaultEnv(BackendOptions options = {}) {
+    options.env = &env_;
+    Open(options);
+    env_.ResetState();
+    return options;
+  }
+  // The power fails: nothing more reaches the disk, the process goes away,
+  // and with `drop_unsynced` what was not synced is gone.  No reopen.
+  void PowerFailure(bool drop_unsynced) {
+    env_.SetFilesystemActive(false);
+    backend_.reset();
+    if (drop_unsynced) {
+      ASSERT_TRUE(env_.DropUnsyncedData().ok());
+    }
+    env_.SetFilesystemActive(true);
+  }
   std::string PackPath(int n) const {
     char name[32];
     std::snprintf(name, sizeof(name), "/packs/pack-%06d.lpk", n);
@@ -1052,12 +1070,8 @@ class PackBackendTest : public ::testing::Test {
 };
 
 TEST_F(PackBackendTest, ReplayRebuildsAnIndexThatLostItsLog) {
-  backend_.reset();
   FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  Open(options);
-  env.ResetState();
+  BackendOptions options = OpenWithFaultEnv();
   std::vector<TestObject> objects;
   for (int i = 0; i < 10; i++) {
     objects.push_back(MakeObject(i, 4096));
@@ -1079,10 +1093,7 @@ TEST_F(PackBackendTest, ReplayRebuildsAnIndexThatLostItsLog) {
   EXPECT_GT(unsynced_index, 0u);
   EXPECT_EQ(env.UnsyncedBytes(PackPath(1)), 0u);
 
-  env.SetFilesystemActive(false);
-  backend_.reset();
-  ASSERT_TRUE(env.DropUnsyncedData().ok());
-  env.SetFilesystemActive(true);
+  PowerFailure(/*drop_unsynced=*/true);
   Open(options);
   for (const auto& o : objects) {
     std::string stored;
@@ -1149,21 +1160,14 @@ TEST_F(PackBackendTest, SmallRecordsGoIntoPrefilledZerosTrimmedAtClose) {
 // A crash leaves the zeros in place; the journal ends at the first of them
 // and appends go on in the same pack.
 TEST_F(PackBackendTest, APowerLossKeepsTheZerosAndTheSamePack) {
-  backend_.reset();
   FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  Open(options);
-  env.ResetState();
+  BackendOptions options = OpenWithFaultEnv();
   std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 6);
   TestObject lost = MakeObject(100, 3000);
   ASSERT_TRUE(ApplyObjects(backend_.get(), {lost}, /*sync=*/false).ok());
   EXPECT_GT(env.UnsyncedBytes(PackPath(1)), 0u);
 
-  env.SetFilesystemActive(false);
-  backend_.reset();
-  ASSERT_TRUE(env.DropUnsyncedData().ok());
-  env.SetFilesystemActive(true);
+  PowerFailure(/*drop_unsynced=*/true);
   env.ResetState();
   // The unsynced record over the zeros was undone: zeros again.
   EXPECT_GE(fs::file_size(PackPath(1)), 512u << 10);
@@ -1186,17 +1190,10 @@ TEST_F(PackBackendTest, APowerLossKeepsTheZerosAndTheSamePack) {
 // Bytes other than zeros after the journal's end are a torn write, in the
 // pre-filled space as anywhere: a new pack takes the appends.
 TEST_F(PackBackendTest, GarbageInPrefilledZerosIsATornTail) {
-  backend_.reset();
-  FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  Open(options);
-  env.ResetState();
+  BackendOptions options = OpenWithFaultEnv();
   std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 4);
-  env.SetFilesystemActive(false);
-  backend_.reset();
-  env.SetFilesystemActive(true);
-  env.ResetState();
+  PowerFailure(/*drop_unsynced=*/false);
+  env_.ResetState();
   {
     std::fstream f(PackPath(1), std::ios::in | std::ios::out |
                                     std::ios::binary);
@@ -1216,15 +1213,9 @@ TEST_F(PackBackendTest, GarbageInPrefilledZerosIsATornTail) {
 // An Env without positional files (here: LevelDB's default one) cannot
 // write over the zeros a crash left behind, so it starts a new pack.
 TEST_F(PackBackendTest, AnAppendOnlyEnvStartsANewPackAfterZeros) {
-  backend_.reset();
-  FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  Open(options);
+  OpenWithFaultEnv();
   std::vector<TestObject> objects = ApplySmallSynced(backend_.get(), 0, 4);
-  env.SetFilesystemActive(false);
-  backend_.reset();
-  env.SetFilesystemActive(true);
+  PowerFailure(/*drop_unsynced=*/false);
   ASSERT_GE(fs::file_size(PackPath(1)), 512u << 10);
 
   FaultInjectionEnv append_only(leveldb::Env::Default());
@@ -1302,13 +1293,9 @@ TEST_F(PackBackendTest, TornPackHeaderIsDiscarded) {
 }
 
 TEST_F(PackBackendTest, DamagedRecordBeforeLaterRecordsIsCorruption) {
-  backend_.reset();
-  FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  options.pack_file_bytes = 8 << 10;
-  Open(options);
-  env.ResetState();
+  BackendOptions small_packs;
+  small_packs.pack_file_bytes = 8 << 10;
+  BackendOptions options = OpenWithFaultEnv(small_packs);
   std::vector<TestObject> objects;
   for (int i = 0; i < 6; i++) {
     objects.push_back(MakeObject(i, 3000));
@@ -1317,10 +1304,7 @@ TEST_F(PackBackendTest, DamagedRecordBeforeLaterRecordsIsCorruption) {
   ASSERT_GE(CountPacks(), 3);
   // Lose the index's unsynced log, so that the next open replays from
   // pack 1, then damage the first record of pack 1.
-  env.SetFilesystemActive(false);
-  backend_.reset();
-  ASSERT_TRUE(env.DropUnsyncedData().ok());
-  env.SetFilesystemActive(true);
+  PowerFailure(/*drop_unsynced=*/true);
   std::string pack1 = ReadFile(PackPath(1));
   pack1[16 + 9 + 50] ^= 0x40;
   WriteFile(PackPath(1), pack1);
@@ -1411,11 +1395,8 @@ TEST_F(PackBackendTest, DamagedIndexEntriesAreCorruptionNotGarbage) {
 }
 
 TEST_F(PackBackendTest, WritesAreRefusedAfterAWriteErrorUntilReopen) {
-  backend_.reset();
   FaultInjectionEnv& env = env_;
-  BackendOptions options;
-  options.env = &env;
-  Open(options);
+  BackendOptions options = OpenWithFaultEnv();
   TestObject a = MakeObject(1, 100), b = MakeObject(2, 100);
   env.FailNthFaultPoint(1, FaultInjectionEnv::FaultKind::kNoSpace);
   Status s = ApplyObjects(backend_.get(), {a});
