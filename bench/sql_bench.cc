@@ -18,11 +18,13 @@
 //      100000), k uniform in [1, N], c 120 and pad 60 characters of digits
 //      and dashes.  Data and the id/k streams come from a fixed-seed
 //      generator, so both sides see identical statements.
-//   3. Each workload runs one untimed warm-up repetition, then --reps
-//      (default 5) timed repetitions of a fixed number of operations; the
-//      reported figure is the median over repetitions of the mean time per
-//      operation.  Statements are prepared once and reused, as sysbench
-//      does.
+//   3. Each workload runs --reps (default 5) repetitions, each in a new
+//      process on a new copy of the table: first sysbench's prewarm (one
+//      read of every page of the table and its index; --cold skips it),
+//      then one untimed pass of the workload's operations, then the timed
+//      pass of the same number.  The reported figure is the median over
+//      repetitions of the mean time per operation.  Statements are
+//      prepared once and reused, as sysbench does.
 //   4. Batched writes (oltp_insert, oltp_update_index,
 //      oltp_update_non_index, oltp_delete_insert) run in transactions of
 //      --batch operations (default 100); oltp_read_write is one sysbench
@@ -44,7 +46,7 @@
 //   sql_bench [--quick] [--rows N] [--reps R] [--bulk-rows N] [--batch B]
 //             [--ops N (operations per repetition, for profiling)]
 //             [--only W1,W2] [--side sqlite|larix] [--sync FULL|NORMAL|OFF]
-//             [--dir DIR] [--keep] [--json]
+//             [--dir DIR] [--cold] [--keep] [--json]
 // --quick: 10000 rows, 100000 bulk rows, 3 repetitions, fewer operations
 // per repetition (a smoke run of well under a minute).  --side runs one side only (for
 // profiling under perf, which follows the forked children).
@@ -100,6 +102,7 @@ struct Config {
   bool quick = false;
   bool json = false;
   bool keep = false;
+  bool prewarm = true;  // --cold: false
   std::string sync = "FULL";
   std::vector<std::string> only;
   std::vector<Side> sides = {Side::kSqlite, Side::kLarix};
@@ -477,6 +480,17 @@ using Report = std::map<std::string, double>;
 // One repetition of workload `w` on the data in `dir`: an untimed warm-up
 // run (not for bulk_insert, whose repetition is one huge transaction),
 // then a timed one.  Reports us_per_op.
+// sysbench's `prewarm`: reads every page of sbtest and of its index once,
+// so that the timed part sees each side's caches as a long-running process
+// would.  SQLite's pages are already in the OS page cache (the table was
+// just copied); Larix's verified page cache starts empty in every new
+// process, and without this each first read of a page also pays its hash
+// check (see docs/performance.md, "Cold and warm").
+void Prewarm(Connection* db) {
+  db->Run("SELECT count(*), sum(length(c)), sum(length(pad)) FROM sbtest");
+  db->Run("SELECT count(*) FROM sbtest INDEXED BY k_1 WHERE k >= 0");
+}
+
 Report RunWorkload(Side side, const Config& cfg, const fs::path& dir,
                    const Workload& w, int rep) {
   Connection db(side, dir, w.durable ? "FULL" : cfg.sync);
@@ -484,6 +498,7 @@ Report RunWorkload(Side side, const Config& cfg, const fs::path& dir,
   int64_t next_id = cfg.rows + 1;
   int ops = cfg.ops > 0 ? cfg.ops : cfg.quick ? w.quick_ops : w.ops;
   bool bulk = std::string(w.name) == "bulk_insert";
+  if (!bulk && cfg.prewarm) Prewarm(&db);
   if (!bulk) w.run(&db, &rng, ops, cfg, &next_id);
   if (w.setup) w.setup(&db);
   double cpu0 = CpuMicros();
@@ -625,7 +640,7 @@ void Usage() {
                "usage: sql_bench [--quick] [--rows N] [--reps R] "
                "[--bulk-rows N] [--batch B] [--ops N] [--only W1,W2] "
                "[--side sqlite|larix] [--sync FULL|NORMAL|OFF] [--dir DIR] "
-               "[--keep] [--json]\n");
+               "[--cold] [--keep] [--json]\n");
   std::exit(2);
 }
 
@@ -670,6 +685,8 @@ Config ParseFlags(int argc, char** argv) {
       cfg.sync = value();
     } else if (a == "--dir") {
       cfg.dir = value();
+    } else if (a == "--cold") {
+      cfg.prewarm = false;
     } else if (a == "--keep") {
       cfg.keep = true;
     } else if (a == "--json") {
