@@ -50,6 +50,17 @@ class LruCache {
     }
   }
 
+  // Makes `id` the next entry to evict, if it is cached.  For values that
+  // are probably dead (a page version a commit just replaced): they make
+  // room before live ones do, yet a reader that still wants one finds it.
+  void Demote(const ObjectId& id) {
+    Shard& s = shards_[id.data()[0] % kShards];
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(id);
+    if (it == s.map.end()) return;
+    s.lru.splice(s.lru.end(), s.lru, it->second);
+  }
+
   void Erase(const ObjectId& id) {
     Shard& s = shards_[id.data()[0] % kShards];
     std::lock_guard lock(s.mu);

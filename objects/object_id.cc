@@ -54,6 +54,18 @@ ObjectId ObjectId::Hash(std::string_view data) {
   return id;
 }
 
+ObjectId ObjectId::Hash(std::string_view head, std::string_view body) {
+  ObjectId id;
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, kSize);
+  crypto_generichash_update(
+      &state, reinterpret_cast<const unsigned char*>(head.data()), head.size());
+  crypto_generichash_update(
+      &state, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  crypto_generichash_final(&state, id.bytes_.data(), kSize);
+  return id;
+}
+
 bool ObjectId::IsNull() const {
   for (uint8_t b : bytes_)
     if (b != 0) return false;

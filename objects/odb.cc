@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "larix/commit.h"
+#include "objects/object_format.h"
 
 namespace larix {
 namespace {
@@ -52,6 +53,12 @@ Odb::Odb(Backend* backend, const OdbOptions& options)
 
 ObjectId Odb::IdOf(std::string_view canonical) const {
   return ObjectId::Hash(canonical);
+}
+
+ObjectId Odb::IdOfPage(std::string_view page_bytes) const {
+  std::string header;
+  PutObjectHeader(&header, ObjectKind::kPage);
+  return ObjectId::Hash(header, page_bytes);
 }
 
 std::string Odb::Frame(std::string_view canonical) const {

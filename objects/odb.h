@@ -54,6 +54,8 @@ class Odb {
 
   // The id of a canonical encoding.
   ObjectId IdOf(std::string_view canonical) const;
+  // IdOf(EncodePage(page_bytes)), without building the encoding.
+  ObjectId IdOfPage(std::string_view page_bytes) const;
 
   // Adds the object to `batch` and returns its id.  Nothing is written
   // until the batch is applied.
@@ -84,6 +86,11 @@ class Odb {
     cache_.Insert(id, std::move(canonical), charge);
   }
   size_t cache_capacity() const { return options_.cache_bytes; }
+
+  // Marks a cached object as the first to evict: a page version that a
+  // commit has just replaced on its branch.  Other snapshots may still
+  // read it; it stays cached until the cache needs room.
+  void Demote(const ObjectId& id) { cache_.Demote(id); }
 
   // Drops an id from the cache (after GC deletes it).
   void Forget(const ObjectId& id) { cache_.Erase(id); }

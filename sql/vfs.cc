@@ -747,13 +747,18 @@ int BranchFile::Commit() {
   req.base_tree = ReadTree();
   bool content_changed = spilled_ && spill_tree_ != snap_.tree;
   bool page1_dirty = false;
+  // The versions the commit replaces, to demote in the object cache once
+  // it has committed: they are dead on this branch.
+  std::vector<ObjectId> replaced;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;
-    ObjectId id;  // of the page object, once hashed
+    ObjectId id;       // of the page object, once hashed
+    ObjectId base_id;  // of the version in the snapshot, if any
     if (pgno < ReadPages()) {
       Result<ObjectId> base = StoredPageId(pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
-      id = store->odb()->IdOf(EncodePage(bytes));
+      base_id = *base;
+      id = store->odb()->IdOfPage(bytes);
       if (!base->IsNull() && *base == id) {
         continue;  // written back unchanged
       }
@@ -778,7 +783,10 @@ int BranchFile::Commit() {
       }
     }
     content_changed = true;
-    req.pages.push_back({pgno, bytes, id});
+    if (!base_id.IsNull()) replaced.push_back(base_id);
+    // The overlay's bytes move into the request (page 1 is read again
+    // below); a failed commit moves them back.
+    req.pages.push_back({pgno, pgno == 0 ? bytes : std::move(bytes), id});
   }
   if (new_count < ReadPages()) {
     req.truncate_to = new_count;
@@ -801,8 +809,14 @@ int BranchFile::Commit() {
   req.sync = synchronous_ >= 2;
   req.unchanged_if_tree = snap_.tree;
   Result<CommitResult> res = store->CommitPages(req);
+  if (!res.ok() || res->txn == 0) {
+    for (PageWrite& p : req.pages) {
+      if (p.pgno != 0) dirty_[p.pgno] = std::move(p.bytes);
+    }
+  }
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
   if (res->txn == 0) return SQLITE_OK;  // the content is the snapshot's
+  for (const ObjectId& id : replaced) store->odb()->Demote(id);
 
   author_.clear();
   message_.clear();

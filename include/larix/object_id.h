@@ -47,6 +47,8 @@ class ObjectId {
   // The unkeyed BLAKE2b-256 digest of `data`.  (Keyed ids for encrypted
   // stores come from the Odb's hasher, not from here.)
   static ObjectId Hash(std::string_view data);
+  // The unkeyed digest of head followed by body, without joining them.
+  static ObjectId Hash(std::string_view head, std::string_view body);
 
   bool IsNull() const;
   std::string ToHex() const;

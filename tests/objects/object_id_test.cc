@@ -14,6 +14,18 @@ TEST(ObjectIdTest, HashIsBlake2b256OfTheInput) {
   EXPECT_NE(ObjectId::Hash("a"), ObjectId::Hash("b"));
 }
 
+TEST(ObjectIdTest, HashOfTwoPartsIsTheHashOfTheirConcatenation) {
+  std::string body(10000, 'b');
+  for (size_t i = 0; i < body.size(); i++) body[i] = static_cast<char>(i * 7);
+  for (size_t split : {size_t{0}, size_t{2}, size_t{128}, size_t{129},
+                       size_t{4096}, body.size()}) {
+    std::string_view whole(body);
+    EXPECT_EQ(ObjectId::Hash(whole.substr(0, split), whole.substr(split)),
+              ObjectId::Hash(whole))
+        << "split at " << split;
+  }
+}
+
 TEST(ObjectIdTest, HexRoundTrip) {
   ObjectId id = ObjectId::Hash("larix");
   auto parsed = ObjectId::FromHex(id.ToHex());

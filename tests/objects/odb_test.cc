@@ -8,6 +8,8 @@
 
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "larix/sys/backend.h"
 #include "objects/object_format.h"
@@ -104,6 +106,46 @@ TEST(OdbTest, RememberedObjectsAreReadFromTheCache) {
   EXPECT_EQ(**got, canonical);
   odb.Forget(id);
   EXPECT_TRUE(odb.Read(id).status().IsNotFound());
+}
+
+TEST(OdbTest, IdOfPageIsTheIdOfTheEncodedPage) {
+  auto backend = NewMemoryBackend();
+  Odb odb(backend.get(), OdbOptions{});
+  for (const std::string& page : {DigitPage(4), PageWithFreeSpace(1000),
+                                  std::string(), std::string(65536, 'x')}) {
+    EXPECT_EQ(odb.IdOfPage(page), odb.IdOf(EncodePage(page)));
+  }
+  EXPECT_NE(odb.IdOfPage(DigitPage(4)), odb.IdOf(DigitPage(4)));
+}
+
+TEST(OdbTest, ADemotedObjectIsTheFirstToBeEvicted) {
+  auto backend = NewMemoryBackend();
+  // Room for about three 4 KiB pages in each of the cache's 16 shards.
+  Odb odb(backend.get(), OdbOptions{.cache_bytes = 16 * 3 * 4200});
+  // Ids in one shard (the cache shards by the id's first byte).
+  std::vector<std::pair<ObjectId, std::string>> pages;
+  for (uint32_t seed = 100; pages.size() < 4; seed++) {
+    std::string canonical = EncodePage(DigitPage(seed));
+    ObjectId id = odb.IdOf(canonical);
+    if (id.data()[0] % 16 == 0) pages.emplace_back(id, canonical);
+  }
+  auto remember = [&](int i) {
+    odb.Remember(pages[i].first,
+                 std::make_shared<const std::string>(pages[i].second));
+  };
+  auto cached = [&](int i) { return odb.Read(pages[i].first).ok(); };
+  remember(0);
+  remember(1);
+  remember(2);
+  odb.Demote(pages[2].first);  // the newest, yet evicted first
+  remember(3);
+  EXPECT_TRUE(cached(0));
+  EXPECT_TRUE(cached(1));
+  EXPECT_FALSE(cached(2));
+  EXPECT_TRUE(cached(3));
+  // Demoting what is not cached changes nothing.
+  odb.Demote(pages[2].first);
+  EXPECT_TRUE(cached(0) && cached(1) && cached(3));
 }
 
 }  // namespace
