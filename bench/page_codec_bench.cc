@@ -137,7 +137,7 @@ void Report(const char* name, const std::vector<std::string>& pages,
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   std::string out(ZSTD_compressBound(4096), '\0'), back(4096, '\0');
-  for (int level : {3, 1, -1, -3, -5}) {
+  for (int level : {3, 1, -1, -3, -5, -10, -20}) {
     double enc = PerPage(pages, reps, [&](const std::string& p) {
       return ZSTD_compressCCtx(cctx, out.data(), out.size(), p.data(),
                                p.size(), level);

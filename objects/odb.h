@@ -37,7 +37,7 @@ namespace larix {
 
 struct OdbOptions {
   bool compress = true;
-  int zstd_level = -3;
+  int zstd_level = -10;
   bool verify_reads = true;
   size_t cache_bytes = 16 << 20;
 };
