@@ -90,7 +90,6 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -102,13 +101,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#if defined(__x86_64__)
-#include <nmmintrin.h>
-#endif
-
 #include "larix/sys/backend.h"
-#include "objects/leveldb_env.h"
 #include "objects/coding.h"
+#include "objects/crc32c.h"
+#include "objects/leveldb_env.h"
 
 namespace larix {
 namespace {
@@ -149,63 +145,6 @@ constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 // (rounded up to whole 4 KiB pages).  Larger records append.
 constexpr uint64_t kPrefillBytes = 512 << 10;
 constexpr uint64_t kPrefillMaxRecordBytes = 64 << 10;
-
-// ---- crc32c (Castagnoli), masked as in LevelDB's logs ----------------------
-
-constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
-
-uint32_t Crc32cSoftware(uint32_t state, const uint8_t* p, size_t n) {
-  while (n--) state = kCrc32cTable[(state ^ *p++) & 0xff] ^ (state >> 8);
-  return state;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t state,
-                                                          const uint8_t* p,
-                                                          size_t n) {
-  uint64_t s = state;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    s = _mm_crc32_u64(s, v);
-  }
-  uint32_t s32 = static_cast<uint32_t>(s);
-  for (; n > 0; n--) s32 = _mm_crc32_u8(s32, *p++);
-  return s32;
-}
-bool HaveSse42() {
-  static const bool have = [] {
-    __builtin_cpu_init();  // may run before libgcc's own constructor
-    return __builtin_cpu_supports("sse4.2") != 0;
-  }();
-  return have;
-}
-#endif
-
-// The crc32c of `data` continuing from a previous result `crc` (0 to start).
-uint32_t Crc32cExtend(uint32_t crc, std::string_view data) {
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  uint32_t state = ~crc;
-#if defined(__x86_64__)
-  if (HaveSse42()) return ~Crc32cHardware(state, p, data.size());
-#endif
-  return ~Crc32cSoftware(state, p, data.size());
-}
-
-// A crc stored next to data that itself contains crcs is masked, so that the
-// crc of a string with embedded crcs stays well distributed.
-uint32_t MaskCrc(uint32_t crc) {
-  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-}
 
 // ---- small helpers ----------------------------------------------------------
 
@@ -359,9 +298,9 @@ void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
     const size_t start = out->size();
     out->append(put->id.AsBytes());
     coding::PutFixed32(out, static_cast<uint32_t>(put->stored.size()));
-    uint32_t crc = Crc32cExtend(0, std::string_view(*out).substr(start, 36));
-    crc = Crc32cExtend(crc, put->stored);
-    coding::PutFixed32(out, MaskCrc(crc));
+    uint32_t crc = crc32c::Extend(0, std::string_view(*out).substr(start, 36));
+    crc = crc32c::Extend(crc, put->stored);
+    coding::PutFixed32(out, crc32c::Mask(crc));
     out->append(put->stored);
     contents->puts.push_back(
         {put->id, start, static_cast<uint32_t>(put->stored.size())});
@@ -384,7 +323,7 @@ void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
                      static_cast<uint32_t>(out->size() - kRecordHeaderSize));
   header.push_back(static_cast<char>(kRecordTypeBatch));
   out->replace(0, kRecordHeaderSize, header);
-  uint32_t crc = MaskCrc(Crc32cExtend(0, std::string_view(*out).substr(4)));
+  uint32_t crc = crc32c::Mask(crc32c::Extend(0, std::string_view(*out).substr(4)));
   std::string crc_bytes;
   coding::PutFixed32(&crc_bytes, crc);
   out->replace(0, 4, crc_bytes);
@@ -1121,7 +1060,7 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
     if (got.size() != total) break;
     std::string_view record(got.data(), got.size());
     const uint32_t crc = coding::DecodeFixed32(record.data());
-    if (MaskCrc(Crc32cExtend(0, record.substr(4))) != crc) break;
+    if (crc32c::Mask(crc32c::Extend(0, record.substr(4))) != crc) break;
     if (type != kRecordTypeBatch) {
       return Status::NotSupported("pack file " + path + " offset " +
                                   std::to_string(off) +
@@ -1562,9 +1501,9 @@ Status PackBackend::ReadEntry(const ObjectId& id, const Location& loc,
     return Status::Corruption(Where(id, loc) +
                               ": entry length differs from the index");
   }
-  uint32_t crc = Crc32cExtend(0, entry.substr(0, 36));
-  crc = Crc32cExtend(crc, entry.substr(kEntryHeaderSize));
-  if (MaskCrc(crc) != coding::DecodeFixed32(entry.data() + 36)) {
+  uint32_t crc = crc32c::Extend(0, entry.substr(0, 36));
+  crc = crc32c::Extend(crc, entry.substr(kEntryHeaderSize));
+  if (crc32c::Mask(crc) != coding::DecodeFixed32(entry.data() + 36)) {
     return Status::Corruption(Where(id, loc) + ": checksum mismatch");
   }
   if (got.data() == out->data()) {
