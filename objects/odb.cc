@@ -61,14 +61,14 @@ ObjectId Odb::IdOfPage(std::string_view page_bytes) const {
   return ObjectId::Hash(header, page_bytes);
 }
 
-std::string Odb::Frame(std::string_view canonical) const {
+std::string Odb::Frame(std::string_view canonical, int zstd_level) const {
   std::string stored;
   if (options_.compress && WorthCompressing(canonical)) {
     size_t bound = ZSTD_compressBound(canonical.size());
     stored.resize(1 + bound);
     size_t n = ZSTD_compressCCtx(ThreadCompressionContext(), stored.data() + 1,
                                  bound, canonical.data(), canonical.size(),
-                                 options_.zstd_level);
+                                 zstd_level);
     if (!ZSTD_isError(n) && n + n / 8 < canonical.size()) {
       stored[0] = kCodecZstd;
       stored.resize(1 + n);

@@ -72,7 +72,11 @@ class Odb {
   Result<ObjectId> ResolvePrefix(std::string_view hex);
 
   // Stored form <-> canonical form, without touching the backend.
-  std::string Frame(std::string_view canonical) const;
+  std::string Frame(std::string_view canonical) const {
+    return Frame(canonical, options_.zstd_level);
+  }
+  std::string Frame(std::string_view canonical, int zstd_level) const;
+  int zstd_level() const { return options_.zstd_level; }
   Status Unframe(const ObjectId& id, std::string_view stored,
                  std::string* canonical) const;
 

@@ -52,11 +52,12 @@ class StoreImpl {
     std::vector<std::pair<ObjectId, Odb::Object>> pages;
     size_t bytes = 0;
   };
-  // Stages one page object; uses page.id when the caller computed it.
-  // Adds it to `fresh` while that has room.
+  // Stages one page object, compressed (if at all) at `zstd_level`; uses
+  // page.id when the caller computed it.  Adds it to `fresh` while that
+  // has room.
   std::pair<uint32_t, ObjectId> StagePage(WriteBatch* batch,
                                           const PageWrite& page,
-                                          FreshPages* fresh);
+                                          int zstd_level, FreshPages* fresh);
   void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
