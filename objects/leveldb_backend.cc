@@ -391,9 +391,9 @@ Status LevelDbBackend::Apply(const WriteBatch& batch,
     LARIX_RETURN_IF_ERROR(state_of(put.id));
     auto& [present, size] = seen[put.id];
     if (present) continue;  // invariant 3: same id, same content
-    wb.Put(ObjectKey(put.id), put.stored);
+    wb.Put(ObjectKey(put.id), put.Joined());
     present = true;
-    size = put.stored.size();
+    size = put.size();
     objects++;
     bytes += size;
   }

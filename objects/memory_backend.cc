@@ -110,8 +110,8 @@ class MemoryBackend : public Backend {
   Status Apply(const WriteBatch& batch, const WriteOptions&) override {
     std::unique_lock lock(mu_);
     for (const auto& put : batch.objects()) {
-      auto [it, inserted] = objects_.try_emplace(put.id, put.stored);
-      if (inserted) stored_bytes_ += put.stored.size();
+      auto [it, inserted] = objects_.try_emplace(put.id, put.Joined());
+      if (inserted) stored_bytes_ += put.size();
     }
     for (const ObjectId& id : batch.object_deletes()) {
       auto it = objects_.find(id);

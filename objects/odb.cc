@@ -61,25 +61,38 @@ ObjectId Odb::IdOfPage(std::string_view page_bytes) const {
   return ObjectId::Hash(header, page_bytes);
 }
 
+bool Odb::Compress(std::string_view canonical, int zstd_level,
+                   std::string* stored) const {
+  if (!options_.compress || !WorthCompressing(canonical)) return false;
+  size_t bound = ZSTD_compressBound(canonical.size());
+  stored->resize(1 + bound);
+  size_t n = ZSTD_compressCCtx(ThreadCompressionContext(), stored->data() + 1,
+                               bound, canonical.data(), canonical.size(),
+                               zstd_level);
+  if (ZSTD_isError(n) || n + n / 8 >= canonical.size()) return false;
+  (*stored)[0] = kCodecZstd;
+  stored->resize(1 + n);
+  return true;
+}
+
 std::string Odb::Frame(std::string_view canonical, int zstd_level) const {
   std::string stored;
-  if (options_.compress && WorthCompressing(canonical)) {
-    size_t bound = ZSTD_compressBound(canonical.size());
-    stored.resize(1 + bound);
-    size_t n = ZSTD_compressCCtx(ThreadCompressionContext(), stored.data() + 1,
-                                 bound, canonical.data(), canonical.size(),
-                                 zstd_level);
-    if (!ZSTD_isError(n) && n + n / 8 < canonical.size()) {
-      stored[0] = kCodecZstd;
-      stored.resize(1 + n);
-      return stored;
-    }
-  }
+  if (Compress(canonical, zstd_level, &stored)) return stored;
   stored.clear();
   stored.reserve(1 + canonical.size());
   stored.push_back(kCodecRaw);
   stored.append(canonical);
   return stored;
+}
+
+void Odb::Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
+                int zstd_level) const {
+  std::string stored;
+  if (Compress(*canonical, zstd_level, &stored)) {
+    batch->PutObject(id, std::move(stored));
+  } else {
+    batch->PutObject(id, std::string(1, kCodecRaw), canonical);
+  }
 }
 
 Status Odb::Unframe(const ObjectId& id, std::string_view stored,

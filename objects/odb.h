@@ -60,6 +60,11 @@ class Odb {
   // Adds the object to `batch` and returns its id.  Nothing is written
   // until the batch is applied.
   ObjectId Stage(WriteBatch* batch, std::string_view canonical);
+  // Adds an object whose id is known, compressed (if at all) at
+  // `zstd_level`.  An uncompressed stored form shares `canonical` instead
+  // of copying it, so the caller can keep it, to Remember once stored.
+  void Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
+             int zstd_level) const;
 
   // The canonical encoding of `id`.  NotFound if absent; Corruption if the
   // stored bytes do not decode or do not hash to `id`.  Both name the id.
@@ -101,6 +106,10 @@ class Odb {
 
  private:
   Backend* const backend_;
+  // The zstd stored form of `canonical` in *stored, if worth keeping.
+  bool Compress(std::string_view canonical, int zstd_level,
+                std::string* stored) const;
+
   const OdbOptions options_;
   LruCache<std::string> cache_;
 };

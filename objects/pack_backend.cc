@@ -287,7 +287,7 @@ void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
                   const std::vector<WriteBatch::RecordOp>& ops,
                   std::string* out, RecordContents* contents) {
   size_t size = kRecordHeaderSize + 3 * 10 + deletes.size() * ObjectId::kSize;
-  for (const WriteBatch::ObjectPut* put : puts) size += 40 + put->stored.size();
+  for (const WriteBatch::ObjectPut* put : puts) size += 40 + put->size();
   for (const WriteBatch::RecordOp& op : ops) {
     size += 1 + 10 + op.key.size() + op.value.size();
   }
@@ -297,13 +297,15 @@ void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
   for (const WriteBatch::ObjectPut* put : puts) {
     const size_t start = out->size();
     out->append(put->id.AsBytes());
-    coding::PutFixed32(out, static_cast<uint32_t>(put->stored.size()));
+    coding::PutFixed32(out, static_cast<uint32_t>(put->size()));
     uint32_t crc = crc32c::Extend(0, std::string_view(*out).substr(start, 36));
     crc = crc32c::Extend(crc, put->stored);
+    if (put->tail) crc = crc32c::Extend(crc, *put->tail);
     coding::PutFixed32(out, crc32c::Mask(crc));
     out->append(put->stored);
+    if (put->tail) out->append(*put->tail);
     contents->puts.push_back(
-        {put->id, start, static_cast<uint32_t>(put->stored.size())});
+        {put->id, start, static_cast<uint32_t>(put->size())});
   }
   coding::PutVarint(out, deletes.size());
   for (const ObjectId& id : deletes) {

@@ -601,7 +601,9 @@ Status BranchFile::Spill(bool all) {
       auto it = dirty_.find(victims[next]);
       bytes += it->second.size();
       auto page = std::make_shared<const std::string>(EncodePage(it->second));
-      sets.emplace_back(it->first, store->odb()->Stage(&batch, *page));
+      ObjectId id = store->odb()->IdOf(*page);
+      store->odb()->Stage(&batch, id, page, store->odb()->zstd_level());
+      sets.emplace_back(it->first, id);
       pages.push_back(std::move(page));
       dirty_.erase(it);
       dirty_age_.erase(victims[next]);

@@ -183,13 +183,12 @@ std::pair<uint32_t, ObjectId> StoreImpl::StagePage(WriteBatch* batch,
                                                    const PageWrite& page,
                                                    int zstd_level,
                                                    FreshPages* fresh) {
-  std::string canonical = EncodePage(page.bytes);
-  ObjectId id = page.id.IsNull() ? odb_.IdOf(canonical) : page.id;
-  batch->PutObject(id, odb_.Frame(canonical, zstd_level));
-  if (fresh->bytes + canonical.size() <= odb_.cache_capacity() / 2) {
-    fresh->bytes += canonical.size();
-    fresh->pages.emplace_back(
-        id, std::make_shared<const std::string>(std::move(canonical)));
+  auto canonical = std::make_shared<const std::string>(EncodePage(page.bytes));
+  ObjectId id = page.id.IsNull() ? odb_.IdOf(*canonical) : page.id;
+  odb_.Stage(batch, id, canonical, zstd_level);
+  if (fresh->bytes + canonical->size() <= odb_.cache_capacity() / 2) {
+    fresh->bytes += canonical->size();
+    fresh->pages.emplace_back(id, std::move(canonical));
   }
   return {page.pgno, id};
 }

@@ -108,6 +108,32 @@ TEST(OdbTest, RememberedObjectsAreReadFromTheCache) {
   EXPECT_TRUE(odb.Read(id).status().IsNotFound());
 }
 
+TEST(OdbTest, StagingSharesAnUncompressedPageAndCopiesACompressedOne) {
+  auto backend = NewMemoryBackend();
+  Odb odb(backend.get(), OdbOptions{});
+  auto full = std::make_shared<const std::string>(EncodePage(DigitPage(5)));
+  auto sparse =
+      std::make_shared<const std::string>(EncodePage(PageWithFreeSpace(2048)));
+  WriteBatch batch;
+  odb.Stage(&batch, odb.IdOf(*full), full, odb.zstd_level());
+  odb.Stage(&batch, odb.IdOf(*sparse), sparse, odb.zstd_level());
+  ASSERT_EQ(batch.objects().size(), 2u);
+  const auto& raw = batch.objects()[0];
+  EXPECT_EQ(raw.tail, full);  // the same bytes, not a copy
+  EXPECT_EQ(raw.stored, std::string(1, kCodecRaw));
+  const auto& packed = batch.objects()[1];
+  EXPECT_EQ(packed.tail, nullptr);
+  EXPECT_EQ(packed.stored[0], kCodecZstd);
+  EXPECT_LT(packed.size(), sparse->size() * 3 / 4);  // the zeros are gone
+  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  Odb reader(backend.get(), OdbOptions{});
+  for (const auto& page : {full, sparse}) {
+    auto got = reader.Read(reader.IdOf(*page));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(**got, *page);
+  }
+}
+
 TEST(OdbTest, IdOfPageIsTheIdOfTheEncodedPage) {
   auto backend = NewMemoryBackend();
   Odb odb(backend.get(), OdbOptions{});

@@ -49,7 +49,15 @@ class WriteBatch {
  public:
   struct ObjectPut {
     ObjectId id;
+    // The stored form; when `tail` is set, its first bytes, and *tail the
+    // rest.  The Odb shares an uncompressed page's canonical bytes with its
+    // cache that way instead of copying them (objects/odb.h).
     std::string stored;
+    std::shared_ptr<const std::string> tail;
+
+    size_t size() const { return stored.size() + (tail ? tail->size() : 0); }
+    // The whole stored form in one string.
+    std::string Joined() const { return tail ? stored + *tail : stored; }
   };
   struct RecordOp {
     std::string key;
@@ -59,7 +67,13 @@ class WriteBatch {
 
   void PutObject(const ObjectId& id, std::string stored) {
     bytes_ += stored.size() + ObjectId::kSize;
-    objects_.push_back({id, std::move(stored)});
+    objects_.push_back({id, std::move(stored), nullptr});
+  }
+  // The stored form is head followed by *tail.
+  void PutObject(const ObjectId& id, std::string head,
+                 std::shared_ptr<const std::string> tail) {
+    bytes_ += head.size() + tail->size() + ObjectId::kSize;
+    objects_.push_back({id, std::move(head), std::move(tail)});
   }
   void DeleteObject(const ObjectId& id) { object_deletes_.push_back(id); }
   void PutRecord(std::string key, std::string value) {
