@@ -102,11 +102,24 @@ std::string Odb::Frame(std::string_view canonical, int zstd_level) const {
 
 void Odb::Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
                 int zstd_level) const {
-  std::string stored;
-  if (Compress(*canonical, zstd_level, &stored)) {
-    batch->PutObject(id, std::move(stored));
+  Stage(batch, Prepare(canonical, id, zstd_level));
+}
+
+Odb::Prepared Odb::Prepare(Object canonical, const ObjectId& id,
+                           int zstd_level) const {
+  Prepared p;
+  p.id = id.IsNull() ? IdOf(*canonical) : id;
+  if (!Compress(*canonical, zstd_level, &p.compressed)) p.compressed.clear();
+  p.canonical = std::move(canonical);
+  return p;
+}
+
+void Odb::Stage(WriteBatch* batch, Prepared prepared) const {
+  if (!prepared.compressed.empty()) {
+    batch->PutObject(prepared.id, std::move(prepared.compressed));
   } else {
-    batch->PutObject(id, std::string(1, kCodecRaw), canonical);
+    batch->PutObject(prepared.id, std::string(1, kCodecRaw),
+                     std::move(prepared.canonical));
   }
 }
 

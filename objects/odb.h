@@ -66,6 +66,17 @@ class Odb {
   void Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
              int zstd_level) const;
 
+  // The same in two steps, so that the costly one can run on several
+  // threads: Prepare hashes (unless `id` is given) and compresses, and is
+  // safe to call concurrently; Stage adds the result to a batch.
+  struct Prepared {
+    ObjectId id;
+    Object canonical;
+    std::string compressed;  // the stored form if compressed, else empty
+  };
+  Prepared Prepare(Object canonical, const ObjectId& id, int zstd_level) const;
+  void Stage(WriteBatch* batch, Prepared prepared) const;
+
   // The canonical encoding of `id`.  NotFound if absent; Corruption if the
   // stored bytes do not decode or do not hash to `id`.  Both name the id.
   Result<Object> Read(const ObjectId& id);

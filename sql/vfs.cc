@@ -77,6 +77,7 @@
 #include "objects/object_format.h"
 #include "objects/odb.h"
 #include "objects/page_tree.h"
+#include "objects/worker_pool.h"
 
 namespace larix {
 namespace {
@@ -84,6 +85,9 @@ namespace {
 constexpr int kCounterOffset = 24;  // file change counter, big-endian u32
 constexpr int kCookieOffset = 40;   // schema cookie, big-endian u32
 constexpr int kVersionValidFor = 92;
+// Dirty pages of a commit below which hashing them stays on the committing
+// thread (objects/worker_pool.h): waking a helper costs more than it saves.
+constexpr size_t kParallelHashPages = 32;
 
 sqlite3_vfs* DefaultVfs() {
   static sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
@@ -752,6 +756,21 @@ int BranchFile::Commit() {
   // The versions the commit replaces, to demote in the object cache once
   // it has committed: they are dead on this branch.
   std::vector<ObjectId> replaced;
+  // The pages that may replace a stored version are hashed first, on the
+  // worker pool when there are many, to find those written back unchanged.
+  const uint32_t stored_limit = std::min(new_count, ReadPages());
+  std::vector<const std::string*> to_hash;
+  for (auto it = dirty_.begin(); it != dirty_.end() && it->first < stored_limit;
+       ++it) {
+    to_hash.push_back(&it->second);
+  }
+  std::vector<ObjectId> hashes(to_hash.size());
+  WorkerPool::Shared().ParallelFor(to_hash.size(), kParallelHashPages,
+                                   [&](size_t i) {
+                                     hashes[i] =
+                                         store->odb()->IdOfPage(*to_hash[i]);
+                                   });
+  size_t hashed = 0;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;
     ObjectId id;       // of the page object, once hashed
@@ -760,7 +779,7 @@ int BranchFile::Commit() {
       Result<ObjectId> base = StoredPageId(pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
       base_id = *base;
-      id = store->odb()->IdOfPage(bytes);
+      id = hashes[hashed++];
       if (!base->IsNull() && *base == id) {
         continue;  // written back unchanged
       }

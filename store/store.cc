@@ -15,6 +15,7 @@
 
 #include "objects/coding.h"
 #include "objects/object_format.h"
+#include "objects/worker_pool.h"
 #include "refs/ref_name.h"
 #include "store/store_impl.h"
 
@@ -33,6 +34,9 @@ constexpr size_t kCommitChunkBytes = 16 << 20;
 // for CPU-bound larger commits; docs/decisions/0003-page-compression.md).
 constexpr size_t kSmallCommitPages = 16;
 constexpr int kSmallCommitZstdLevel = -3;
+// Pages of a commit below which staging them stays on the committing
+// thread: waking a helper costs more than it saves.
+constexpr size_t kParallelMinPages = 32;
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -179,18 +183,29 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
   for (const auto& put : batch.objects()) gc_written_.insert(put.id);
 }
 
-std::pair<uint32_t, ObjectId> StoreImpl::StagePage(WriteBatch* batch,
-                                                   const PageWrite& page,
-                                                   int zstd_level,
-                                                   FreshPages* fresh) {
-  auto canonical = std::make_shared<const std::string>(EncodePage(page.bytes));
-  ObjectId id = page.id.IsNull() ? odb_.IdOf(*canonical) : page.id;
-  odb_.Stage(batch, id, canonical, zstd_level);
-  if (fresh->bytes + canonical->size() <= odb_.cache_capacity() / 2) {
-    fresh->bytes += canonical->size();
-    fresh->pages.emplace_back(id, std::move(canonical));
+void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
+                           size_t begin, size_t end, int zstd_level,
+                           std::vector<std::pair<uint32_t, ObjectId>>* sets,
+                           FreshPages* fresh) {
+  // Encoding, hashing and compressing are the CPU-bound part of a large
+  // commit: they run on the worker pool, adding to the batch does not.
+  std::vector<Odb::Prepared> prepared(end - begin);
+  WorkerPool::Shared().ParallelFor(
+      end - begin, kParallelMinPages, [&](size_t k) {
+        const PageWrite& page = req.pages[begin + k];
+        prepared[k] = odb_.Prepare(
+            std::make_shared<const std::string>(EncodePage(page.bytes)),
+            page.id, zstd_level);
+      });
+  for (size_t k = 0; k < prepared.size(); k++) {
+    Odb::Prepared& p = prepared[k];
+    sets->emplace_back(req.pages[begin + k].pgno, p.id);
+    if (fresh->bytes + p.canonical->size() <= odb_.cache_capacity() / 2) {
+      fresh->bytes += p.canonical->size();
+      fresh->pages.emplace_back(p.id, p.canonical);
+    }
+    odb_.Stage(batch, std::move(p));
   }
-  return {page.pgno, id};
 }
 
 void StoreImpl::RememberPages(FreshPages* fresh) {
@@ -224,9 +239,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;
     sets.clear();
-    for (; i < end; i++) {
-      sets.emplace_back(StagePage(&chunk, req.pages[i], zstd_level, &fresh));
-    }
+    StagePages(&chunk, req, i, end, zstd_level, &sets, &fresh);
+    i = end;
     std::sort(sets.begin(), sets.end());
     LARIX_ASSIGN_OR_RETURN(root,
                            trees_.Apply(root, sets, std::nullopt, &chunk));
@@ -240,9 +254,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     chunk_pin = std::move(pin);
   }
   sets.clear();
-  for (; i < req.pages.size(); i++) {
-    sets.emplace_back(StagePage(&batch, req.pages[i], zstd_level, &fresh));
-  }
+  StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &fresh);
   std::sort(sets.begin(), sets.end());
   ObjectId tree;
   if (req.tree) {

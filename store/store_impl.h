@@ -52,12 +52,14 @@ class StoreImpl {
     std::vector<std::pair<ObjectId, Odb::Object>> pages;
     size_t bytes = 0;
   };
-  // Stages one page object, compressed (if at all) at `zstd_level`; uses
-  // page.id when the caller computed it.  Adds it to `fresh` while that
-  // has room.
-  std::pair<uint32_t, ObjectId> StagePage(WriteBatch* batch,
-                                          const PageWrite& page,
-                                          int zstd_level, FreshPages* fresh);
+  // Stages req.pages[begin, end) as page objects, compressed (if at all)
+  // at `zstd_level`, on the worker pool when there are many; uses a
+  // page's id when the caller computed it.  Appends (pgno, id) to *sets
+  // and adds pages to `fresh` while that has room.
+  void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
+                  size_t end, int zstd_level,
+                  std::vector<std::pair<uint32_t, ObjectId>>* sets,
+                  FreshPages* fresh);
   void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,

@@ -1,0 +1,118 @@
+#include "objects/worker_pool.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace larix {
+
+// A job is published under `mu` with a new generation.  A helper joins it
+// (active++) under `mu`, claims items through `next`, and leaves (active--,
+// finished += what it ran) under `mu`.  The caller returns only when every
+// item has finished and no helper is still in the job, so a helper never
+// holds a job's `fn` after its caller has returned, and `next` is reset
+// only when nobody claims from it.
+struct WorkerPool::State {
+  pid_t pid = 0;
+  std::mutex job_mu;  // held by the caller whose job the helpers run
+  std::mutex mu;      // guards everything below except `next`
+  std::condition_variable wake;  // helpers wait for a new generation
+  std::condition_variable done;  // the caller waits for its job's end
+  uint64_t generation = 0;
+  const std::function<void(size_t)>* fn = nullptr;  // null: no job
+  size_t n = 0;
+  size_t finished = 0;
+  size_t active = 0;
+  std::atomic<size_t> next{0};  // the next item to claim
+  std::vector<std::thread> threads;
+
+  // Claims and runs items until none is left; returns how many it ran.
+  size_t Drain(const std::function<void(size_t)>& f, size_t count) {
+    size_t ran = 0;
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < count;) {
+      f(i);
+      ran++;
+    }
+    return ran;
+  }
+
+  void HelperLoop() {
+    uint64_t seen = 0;
+    std::unique_lock lock(mu);
+    while (true) {
+      wake.wait(lock, [&] { return generation != seen; });
+      seen = generation;
+      if (fn == nullptr) continue;  // that job is over already
+      const std::function<void(size_t)>* f = fn;
+      size_t count = n;
+      active++;
+      lock.unlock();
+      size_t ran = Drain(*f, count);
+      lock.lock();
+      active--;
+      finished += ran;
+      done.notify_one();
+    }
+  }
+};
+
+WorkerPool& WorkerPool::Shared() {
+  static WorkerPool* pool = new WorkerPool();  // never destroyed: helpers
+  return *pool;                                // may outlive static teardown
+}
+
+WorkerPool::State* WorkerPool::state() {
+  // One state per process: after fork() the child has none of the
+  // parent's threads, and the parent's mutexes may have been held.  The
+  // parent's state is left behind (a few hundred bytes).
+  static std::mutex init_mu;
+  static State* current = nullptr;
+  pid_t pid = getpid();
+  std::lock_guard lock(init_mu);
+  if (current == nullptr || current->pid != pid) {
+    current = new State();
+    current->pid = pid;
+    unsigned cores = std::thread::hardware_concurrency();
+    size_t helpers = cores > 1 ? std::min<size_t>(cores - 1, kMaxHelpers) : 0;
+    for (size_t i = 0; i < helpers; i++) {
+      current->threads.emplace_back([s = current] { s->HelperLoop(); });
+      current->threads.back().detach();
+    }
+  }
+  return current;
+}
+
+size_t WorkerPool::helpers() { return state()->threads.size(); }
+
+void WorkerPool::ParallelFor(size_t n, size_t min_items,
+                             const std::function<void(size_t)>& fn) {
+  auto inline_all = [&] {
+    for (size_t i = 0; i < n; i++) fn(i);
+  };
+  if (n < std::max<size_t>(min_items, 2)) return inline_all();
+  State* s = state();
+  if (s->threads.empty()) return inline_all();
+  std::unique_lock job(s->job_mu, std::try_to_lock);
+  if (!job.owns_lock()) return inline_all();  // another commit has them
+  {
+    std::lock_guard lock(s->mu);
+    s->fn = &fn;
+    s->n = n;
+    s->finished = 0;
+    s->next.store(0, std::memory_order_relaxed);
+    s->generation++;
+  }
+  s->wake.notify_all();
+  size_t ran = s->Drain(fn, n);
+  std::unique_lock lock(s->mu);
+  s->finished += ran;
+  s->done.wait(lock, [&] { return s->finished == n && s->active == 0; });
+  s->fn = nullptr;
+}
+
+}  // namespace larix

@@ -1,0 +1,46 @@
+// A process-wide pool of helper threads for the CPU-bound part of a large
+// commit: hashing and compressing its pages.  The calling thread works too,
+// so a machine with one core, a small job or a pool busy with another
+// commit simply runs the job on the caller.
+//
+// The helpers start on first use, one fewer than the machine's cores (at
+// most kMaxHelpers), and sleep on a condition variable between jobs.  In a
+// child process after fork() (no helper threads there) the pool starts its
+// own helpers afresh.
+//
+// Thread-safety: ParallelFor may be called from any thread; one job runs
+// on the helpers at a time, others run on their callers.
+
+#ifndef LARIX_OBJECTS_WORKER_POOL_H_
+#define LARIX_OBJECTS_WORKER_POOL_H_
+
+#include <cstddef>
+#include <functional>
+
+namespace larix {
+
+class WorkerPool {
+ public:
+  // The process's pool.
+  static WorkerPool& Shared();
+
+  // Calls fn(i) once for every i in [0, n), on this thread and the
+  // helpers; returns when all calls have returned.  fn must not throw.
+  // Jobs of fewer than `min_items` items run on this thread alone.
+  void ParallelFor(size_t n, size_t min_items,
+                   const std::function<void(size_t)>& fn);
+
+  // Helper threads this process has (0 on a single core); for tests.
+  size_t helpers();
+
+  static constexpr size_t kMaxHelpers = 3;
+
+ private:
+  struct State;
+  WorkerPool() = default;
+  State* state();  // the state of this process (fork starts a new one)
+};
+
+}  // namespace larix
+
+#endif  // LARIX_OBJECTS_WORKER_POOL_H_

@@ -1,0 +1,95 @@
+// Tests for objects/worker_pool.{h,cc}: every item runs exactly once,
+// concurrent callers all finish, and a forked child gets working helpers.
+
+#include "objects/worker_pool.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace larix {
+namespace {
+
+// Runs a job of n items and checks that each ran exactly once.
+bool EachItemOnce(size_t n, size_t min_items) {
+  std::vector<std::atomic<int>> runs(n);
+  WorkerPool::Shared().ParallelFor(n, min_items, [&](size_t i) {
+    runs[i].fetch_add(1, std::memory_order_relaxed);
+  });
+  for (auto& r : runs) {
+    if (r.load() != 1) return false;
+  }
+  return true;
+}
+
+TEST(WorkerPoolTest, EveryItemRunsExactlyOnce) {
+  for (size_t n : {0, 1, 2, 3, 31, 32, 100, 1000}) {
+    for (int rep = 0; rep < 20; rep++) {
+      ASSERT_TRUE(EachItemOnce(n, 2)) << n << " items";
+    }
+  }
+  // Below min_items the caller runs the job alone.
+  ASSERT_TRUE(EachItemOnce(10, 32));
+}
+
+TEST(WorkerPoolTest, UsesTheHelpersOnAMultiCoreMachine) {
+  if (std::thread::hardware_concurrency() < 2) {
+    EXPECT_EQ(WorkerPool::Shared().helpers(), 0u);
+    return;
+  }
+  EXPECT_GE(WorkerPool::Shared().helpers(), 1u);
+  // Items that wait for each other finish only if two threads run them.
+  std::atomic<int> arrived{0};
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  WorkerPool::Shared().ParallelFor(2, 2, [&](size_t) {
+    {
+      std::lock_guard lock(mu);
+      threads.insert(std::this_thread::get_id());
+    }
+    arrived.fetch_add(1);
+    for (int spin = 0; arrived.load() < 2 && spin < 200000000; spin++) {
+    }
+  });
+  EXPECT_EQ(arrived.load(), 2);
+  EXPECT_EQ(threads.size(), 2u);
+}
+
+TEST(WorkerPoolTest, ConcurrentCallersAllFinish) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; t++) {
+    callers.emplace_back([&] {
+      for (int rep = 0; rep < 200; rep++) {
+        if (!EachItemOnce(64, 2)) failures++;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(WorkerPoolTest, AForkedChildHasWorkingHelpers) {
+  ASSERT_TRUE(EachItemOnce(100, 2));  // the parent's helpers exist now
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    bool ok = std::thread::hardware_concurrency() < 2 ||
+              WorkerPool::Shared().helpers() >= 1;
+    for (int rep = 0; rep < 50 && ok; rep++) ok = EachItemOnce(100, 2);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace larix
