@@ -37,12 +37,27 @@ class LruCache {
   void Insert(const ObjectId& id, Value value, size_t charge) {
     if (shard_capacity_ == 0 || charge > shard_capacity_) return;
     Shard& s = shards_[id.data()[0] % kShards];
+    Value released;  // the victim's value, freed after the lock is dropped
     std::lock_guard lock(s.mu);
     if (s.map.count(id)) return;
-    s.lru.push_front(Entry{id, std::move(value), charge});
-    s.map.emplace(id, s.lru.begin());
+    if (!s.lru.empty() && s.usage + charge > shard_capacity_) {
+      // A full cache: the least recent entry's list and map nodes become
+      // the new entry's, which saves four allocations per insert.
+      auto victim = std::prev(s.lru.end());
+      auto node = s.map.extract(victim->id);
+      s.usage -= victim->charge;
+      released = std::move(victim->value);
+      *victim = Entry{id, std::move(value), charge};
+      s.lru.splice(s.lru.begin(), s.lru, victim);
+      node.key() = id;
+      node.mapped() = s.lru.begin();
+      s.map.insert(std::move(node));
+    } else {
+      s.lru.push_front(Entry{id, std::move(value), charge});
+      s.map.emplace(id, s.lru.begin());
+    }
     s.usage += charge;
-    while (s.usage > shard_capacity_ && !s.lru.empty()) {
+    while (s.usage > shard_capacity_ && s.lru.size() > 1) {
       Entry& victim = s.lru.back();
       s.usage -= victim.charge;
       s.map.erase(victim.id);
