@@ -234,6 +234,10 @@ class BranchFile {
   Status Spill(bool all);
   // The id of page `pgno` in ReadTree(), through id_memo_.
   Result<ObjectId> StoredPageId(uint32_t pgno);
+  // After this file's commit of `req` made `tree`: the memo stays valid
+  // for every page the commit did not write, so it moves to `tree`
+  // instead of starting over (if it was of the commit's base tree).
+  void CarryIdMemo(const CommitRequest& req, const ObjectId& tree);
   uint32_t EffectivePageCount() const {
     uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
                                : ReadPages();
@@ -547,6 +551,24 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
   return SQLITE_OK;
 }
 
+void BranchFile::CarryIdMemo(const CommitRequest& req, const ObjectId& tree) {
+  if (id_memo_.empty() || id_memo_tree_ != req.base_tree) return;
+  for (const PageWrite& p : req.pages) {
+    IdMemoEntry& e = id_memo_[p.pgno % kIdMemoEntries];
+    if (!p.id.IsNull()) {
+      e = IdMemoEntry{id_memo_gen_, p.pgno, p.id};
+    } else if (e.pgno == p.pgno) {
+      e.gen = 0;  // written, but its id was computed in the store
+    }
+  }
+  if (req.truncate_to) {
+    for (IdMemoEntry& e : id_memo_) {
+      if (e.pgno >= *req.truncate_to) e.gen = 0;
+    }
+  }
+  id_memo_tree_ = tree;
+}
+
 Result<ObjectId> BranchFile::StoredPageId(uint32_t pgno) {
   const ObjectId& tree = ReadTree();
   if (tree != id_memo_tree_) {
@@ -838,6 +860,7 @@ int BranchFile::Commit() {
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
   if (res->txn == 0) return SQLITE_OK;  // the content is the snapshot's
   for (const ObjectId& id : replaced) store->odb()->Demote(id);
+  CarryIdMemo(req, res->tree);
 
   author_.clear();
   message_.clear();
