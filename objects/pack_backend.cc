@@ -1687,7 +1687,8 @@ Status PackBackend::Compact() {
         return Status::Corruption(index_dir_ + ": damaged index entry");
       }
       if (!victims.count(loc.pack)) continue;
-      WriteBatch::ObjectPut put{ObjectId::FromRaw(it->key().data() + 1), {}};
+      WriteBatch::ObjectPut put{ObjectId::FromRaw(it->key().data() + 1), {},
+                                nullptr};
       LARIX_RETURN_IF_ERROR(ReadEntry(put.id, loc, &put.stored));
       chunk_bytes += put.stored.size();
       chunk.push_back(std::move(put));
