@@ -778,6 +778,7 @@ int BranchFile::Commit() {
   // The versions the commit replaces, to demote in the object cache once
   // it has committed: they are dead on this branch.
   std::vector<ObjectId> replaced;
+  std::vector<std::string*> sources;  // the overlay's bytes of req.pages
   // The pages that may replace a stored version are hashed first, on the
   // worker pool when there are many, to find those written back unchanged.
   const uint32_t stored_limit = std::min(new_count, ReadPages());
@@ -827,15 +828,21 @@ int BranchFile::Commit() {
     }
     content_changed = true;
     if (!base_id.IsNull()) replaced.push_back(base_id);
-    // The overlay's bytes move into the request (page 1 is read again
-    // below); a failed commit moves them back.
-    req.pages.push_back({pgno, pgno == 0 ? bytes : std::move(bytes), id});
+    req.pages.push_back({pgno, std::string(), id});
+    sources.push_back(&bytes);
   }
   if (new_count < ReadPages()) {
     req.truncate_to = new_count;
     content_changed = true;
   }
   if (!content_changed) return SQLITE_OK;  // nothing to record
+  // The overlay's bytes move into the request (page 1's are read again
+  // below); a failed commit moves them back.  Nothing can fail between
+  // here and that.
+  for (size_t i = 0; i < sources.size(); i++) {
+    req.pages[i].bytes =
+        req.pages[i].pgno == 0 ? *sources[i] : std::move(*sources[i]);
+  }
   if (page1_dirty) {
     req.pages.insert(req.pages.begin(), {0, dirty_[0], ObjectId()});
   }
