@@ -238,6 +238,14 @@ class BranchFile {
   // for every page the commit did not write, so it moves to `tree`
   // instead of starting over (if it was of the commit's base tree).
   void CarryIdMemo(const CommitRequest& req, const ObjectId& tree);
+  // A write transaction that changed no content writes no commit, yet
+  // SQLite bumped the change counter (and maybe the schema cookie) in its
+  // page 1 and believes the file now says so.  The presentation offsets
+  // take the difference, so that the next commit (anyone's) shows this
+  // connection a counter it has not seen and it drops its page cache;
+  // otherwise that commit's counter could equal the one SQLite believes
+  // and SQLite would keep pages older than the commit.
+  void AbsorbUnstoredHeader();
   uint32_t EffectivePageCount() const {
     uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
                                : ReadPages();
@@ -551,6 +559,19 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
   return SQLITE_OK;
 }
 
+void BranchFile::AbsorbUnstoredHeader() {
+  auto p1 = dirty_.find(0);
+  if (p1 == dirty_.end() || p1->second.size() < 100 || !info_) return;
+  // dirty_ holds page 1 as stored (Write took the offsets off), so the
+  // difference to the snapshot's header is what SQLite added.
+  counter_offset_ +=
+      GetBE32(p1->second.data() + kCounterOffset) - info_->stored_counter;
+  cookie_offset_ +=
+      GetBE32(p1->second.data() + kCookieOffset) - info_->stored_cookie;
+  seen_counter_ = info_->stored_counter + counter_offset_;
+  seen_cookie_ = info_->stored_cookie + cookie_offset_;
+}
+
 void BranchFile::CarryIdMemo(const CommitRequest& req, const ObjectId& tree) {
   if (id_memo_.empty() || id_memo_tree_ != req.base_tree) return;
   for (const PageWrite& p : req.pages) {
@@ -835,7 +856,10 @@ int BranchFile::Commit() {
     req.truncate_to = new_count;
     content_changed = true;
   }
-  if (!content_changed) return SQLITE_OK;  // nothing to record
+  if (!content_changed) {  // nothing to record
+    AbsorbUnstoredHeader();
+    return SQLITE_OK;
+  }
   // The overlay's bytes move into the request (page 1's are read again
   // below); a failed commit moves them back.  Nothing can fail between
   // here and that.
@@ -865,7 +889,10 @@ int BranchFile::Commit() {
     }
   }
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
-  if (res->txn == 0) return SQLITE_OK;  // the content is the snapshot's
+  if (res->txn == 0) {  // the content is the snapshot's
+    AbsorbUnstoredHeader();
+    return SQLITE_OK;
+  }
   for (const ObjectId& id : replaced) store->odb()->Demote(id);
   CarryIdMemo(req, res->tree);
 
