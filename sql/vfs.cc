@@ -769,6 +769,20 @@ int BranchFile::Commit() {
     return SQLITE_OK;
   }
   Store* store = engine_->store();
+  // VACUUM after PRAGMA page_size rewrites the file with another page
+  // size.  Pages are the unit of the page tree, so that cannot be
+  // committed: the transaction fails and nothing is written (SQLite in WAL
+  // mode keeps its page size the same way).
+  if (auto p1 = dirty_.find(0); p1 != dirty_.end() && base_pages_ > 0 &&
+                                p1->second.size() >= 100 &&
+                                HeaderPageSize(p1->second.data()) != page_size_) {
+    return Fail(Status::InvalidArgument(
+                    "the page size of a Larix database cannot change (from " +
+                    std::to_string(page_size_) + " to " +
+                    std::to_string(HeaderPageSize(p1->second.data())) +
+                    " bytes, as VACUUM after PRAGMA page_size would do)"),
+                SQLITE_IOERR_FSYNC);
+  }
   if (dirty_.size() * page_size_ > kCommitSpillBytes) {
     // A large transaction: its pages go to the store in slices (Spill),
     // and the commit carries page 1 and the spilled tree.

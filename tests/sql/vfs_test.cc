@@ -333,6 +333,29 @@ TEST_F(VfsTest, AWriteThatChangesNothingDoesNotHideTheNextCommit) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(VfsTest, VacuumToAnotherPageSizeFailsAndWritesNothing) {
+  Exec(db_, "CREATE TABLE t(a, b); INSERT INTO t VALUES (1, randomblob(3000))");
+  ObjectId head = *store()->refs()->Resolve(BranchRef("main"));
+  Exec(db_, "PRAGMA page_size = 512");
+  EXPECT_NE(ExecRc(db_, "VACUUM"), SQLITE_OK);
+  BranchFile* f = GetBranchFile(db_);
+  EXPECT_NE(BranchFileControl::LastError(f).find("page size"),
+            std::string::npos)
+      << BranchFileControl::LastError(f);
+  EXPECT_EQ(*store()->refs()->Resolve(BranchRef("main")), head);
+  EXPECT_EQ(Scalar(db_, "PRAGMA page_size"), "4096");
+  EXPECT_EQ(Scalar(db_, "SELECT count(*) || '/' || sum(length(b)) FROM t"),
+            "1/3000");
+  sqlite3* other = OpenOrDie(name_);
+  EXPECT_EQ(Scalar(other, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(Scalar(other, "SELECT count(*) FROM t"), "1");
+  sqlite3_close(other);
+  // VACUUM at the same page size still works.
+  Exec(db_, "PRAGMA page_size = 4096");
+  Exec(db_, "VACUUM");
+  EXPECT_EQ(Scalar(db_, "PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(VfsTest, ReaderKeepsItsSnapshot) {
   Exec(db_, "CREATE TABLE t(a); INSERT INTO t VALUES (1)");
   sqlite3* reader = OpenOrDie(name_);
