@@ -443,7 +443,7 @@ bool SqlShell::Execute(const std::string& sql, int first_line) {
     }
     bool has_columns = sqlite3_column_count(stmt) > 0;
     if (rc != SQLITE_DONE) {
-      std::string message = sqlite3_errmsg(db_);
+      std::string message = ErrorMessage(db_);
       int off = translated->changed ? -1 : sqlite3_error_offset(db_);
       sqlite3_finalize(stmt);
       ReportError(message, sql, off >= 0 ? at + off : -1, start, first_line);

@@ -64,6 +64,20 @@ int RegisterLarix() {
   return rc;
 }
 
+std::string ErrorMessage(sqlite3* db) {
+  std::string message = sqlite3_errmsg(db);
+  int code = sqlite3_errcode(db);
+  if (code != SQLITE_IOERR && code != SQLITE_CORRUPT && code != SQLITE_FULL &&
+      code != SQLITE_CANTOPEN) {
+    return message;
+  }
+  BranchFile* f = GetBranchFile(db);
+  if (f == nullptr) return message;
+  std::string detail = BranchFileControl::LastError(f);
+  if (detail.empty()) return message;
+  return message + ": " + detail;
+}
+
 Status OpenDatabase(const std::string& spec, const OpenOptions& options,
                     sqlite3** db) {
   *db = nullptr;

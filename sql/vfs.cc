@@ -707,6 +707,7 @@ int BranchFile::FileSize(sqlite3_int64* size) {
 int BranchFile::Lock(int level) {
   if (level <= lock_) return SQLITE_OK;
   if (lock_ == SQLITE_LOCK_NONE) {
+    last_error_.clear();  // a new transaction: the last one's reason is old
     Status s = EnsureEngine();
     if (s.IsBusy()) {
       last_error_ = s.ToString();

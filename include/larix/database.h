@@ -51,6 +51,12 @@ void SplitStoreSpec(const std::string& spec, std::string* store,
 Status OpenDatabase(const std::string& spec, const OpenOptions& options,
                     sqlite3** db);
 
+// sqlite3_errmsg(db), followed by Larix's own reason when the error came
+// from the store in the current or last transaction ("disk I/O error: the
+// page size of a Larix database cannot change ...").  Front ends show this
+// instead of sqlite3_errmsg.
+std::string ErrorMessage(sqlite3* db);
+
 // One statement of a script: its text (from its first significant byte
 // through its ';') and offset in the script.  Splits exactly where
 // sqlite3_complete() would, CREATE TRIGGER bodies included.

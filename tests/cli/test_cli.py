@@ -272,6 +272,19 @@ def test_runtime_error_shows_the_statement(store):
     ]
 
 
+def test_a_store_error_says_why_after_sqlites_message(store):
+    run("sql", store, "-c", "create table t(a); insert into t values (1)", check=0)
+    proc = run("sql", store, "-c", "pragma page_size=512; vacuum")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0] == (
+        "error: disk I/O error: Invalid argument: the page size of a Larix "
+        "database cannot change (from 4096 to 512 bytes, as VACUUM after "
+        "PRAGMA page_size would do)"
+    )
+    proc = run("sql", store, "-c", "select count(*) as n from t", check=0)
+    assert proc.stdout == " n\n---\n 1\n(1 row)\n"
+
+
 def test_script_file_and_meta_commands_in_scripts(store, tmp_path):
     script = tmp_path / "setup.sql"
     script.write_text(

@@ -342,6 +342,13 @@ TEST_F(VfsTest, VacuumToAnotherPageSizeFailsAndWritesNothing) {
   EXPECT_NE(BranchFileControl::LastError(f).find("page size"),
             std::string::npos)
       << BranchFileControl::LastError(f);
+  // What front ends show: SQLite's message and Larix's reason.
+  EXPECT_NE(ErrorMessage(db_).find("disk I/O error: "), std::string::npos)
+      << ErrorMessage(db_);
+  EXPECT_NE(ErrorMessage(db_).find("page size of a Larix database cannot "
+                                   "change (from 4096 to 512 bytes"),
+            std::string::npos)
+      << ErrorMessage(db_);
   EXPECT_EQ(*store()->refs()->Resolve(BranchRef("main")), head);
   EXPECT_EQ(Scalar(db_, "PRAGMA page_size"), "4096");
   EXPECT_EQ(Scalar(db_, "SELECT count(*) || '/' || sum(length(b)) FROM t"),
