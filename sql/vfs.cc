@@ -246,6 +246,9 @@ class BranchFile {
   // otherwise that commit's counter could equal the one SQLite believes
   // and SQLite would keep pages older than the commit.
   void AbsorbUnstoredHeader();
+  // Forgets the write transaction's pages: the overlay, its truncation
+  // and its spills (committed, or rolled back).
+  void DropOverlay();
   uint32_t EffectivePageCount() const {
     uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
                                : ReadPages();
@@ -559,6 +562,15 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
   return SQLITE_OK;
 }
 
+void BranchFile::DropOverlay() {
+  dirty_.clear();
+  dirty_age_.clear();
+  truncated_to_.reset();
+  spilled_ = false;
+  spill_tree_ = ObjectId();
+  spill_pin_.reset();
+}
+
 void BranchFile::AbsorbUnstoredHeader() {
   auto p1 = dirty_.find(0);
   if (p1 == dirty_.end() || p1->second.size() < 100 || !info_) return;
@@ -739,12 +751,7 @@ int BranchFile::Unlock(int level) {
     // The write transaction is over: committed at FCNTL_SYNC, or rolled
     // back, in which case the overlay is simply dropped.
     if (!dirty_.empty() || truncated_to_ || spilled_) {
-      dirty_.clear();
-      dirty_age_.clear();
-      truncated_to_.reset();
-      spilled_ = false;
-      spill_tree_ = ObjectId();
-      spill_pin_.reset();
+      DropOverlay();
       // Re-derive the page size: the overlay may have created page 1.
       if (base_pages_ == 0) page_size_ = 0;
     }
@@ -774,15 +781,17 @@ int BranchFile::Commit() {
   // size.  Pages are the unit of the page tree, so that cannot be
   // committed: the transaction fails and nothing is written (SQLite in WAL
   // mode keeps its page size the same way).
-  if (auto p1 = dirty_.find(0); p1 != dirty_.end() && base_pages_ > 0 &&
-                                p1->second.size() >= 100 &&
-                                HeaderPageSize(p1->second.data()) != page_size_) {
-    return Fail(Status::InvalidArgument(
-                    "the page size of a Larix database cannot change (from " +
-                    std::to_string(page_size_) + " to " +
-                    std::to_string(HeaderPageSize(p1->second.data())) +
-                    " bytes, as VACUUM after PRAGMA page_size would do)"),
-                SQLITE_IOERR_FSYNC);
+  if (auto p1 = dirty_.find(0);
+      p1 != dirty_.end() && base_pages_ > 0 && p1->second.size() >= 100) {
+    const uint32_t declared = HeaderPageSize(p1->second.data());
+    if (declared != page_size_) {
+      return Fail(Status::InvalidArgument(
+                      "the page size of a Larix database cannot change "
+                      "(from " + std::to_string(page_size_) + " to " +
+                      std::to_string(declared) +
+                      " bytes, as VACUUM after PRAGMA page_size would do)"),
+                  SQLITE_IOERR_FSYNC);
+    }
   }
   if (dirty_.size() * page_size_ > kCommitSpillBytes) {
     // A large transaction: its pages go to the store in slices (Spill),
@@ -945,12 +954,7 @@ int BranchFile::Commit() {
   Result<std::shared_ptr<const SnapshotInfo>> described =
       engine_->Describe(res->tree);
   info_ = described.ok() ? *described : nullptr;
-  dirty_.clear();
-  dirty_age_.clear();
-  truncated_to_.reset();
-  spilled_ = false;
-  spill_tree_ = ObjectId();
-  spill_pin_.reset();
+  DropOverlay();
   pin_ = store->PinCommit(head.commit);
   return SQLITE_OK;
 }
