@@ -93,23 +93,17 @@ bool Odb::Compress(std::string_view canonical, int zstd_level,
 std::string Odb::Frame(std::string_view canonical, int zstd_level) const {
   std::string stored;
   if (Compress(canonical, zstd_level, &stored)) return stored;
-  stored.clear();
   stored.reserve(1 + canonical.size());
   stored.push_back(kCodecRaw);
   stored.append(canonical);
   return stored;
 }
 
-void Odb::Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
-                int zstd_level) const {
-  Stage(batch, Prepare(canonical, id, zstd_level));
-}
-
 Odb::Prepared Odb::Prepare(Object canonical, const ObjectId& id,
                            int zstd_level) const {
   Prepared p;
   p.id = id.IsNull() ? IdOf(*canonical) : id;
-  if (!Compress(*canonical, zstd_level, &p.compressed)) p.compressed.clear();
+  Compress(*canonical, zstd_level, &p.compressed);  // or left empty
   p.canonical = std::move(canonical);
   return p;
 }

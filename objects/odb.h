@@ -60,15 +60,13 @@ class Odb {
   // Adds the object to `batch` and returns its id.  Nothing is written
   // until the batch is applied.
   ObjectId Stage(WriteBatch* batch, std::string_view canonical);
-  // Adds an object whose id is known, compressed (if at all) at
-  // `zstd_level`.  An uncompressed stored form shares `canonical` instead
-  // of copying it, so the caller can keep it, to Remember once stored.
-  void Stage(WriteBatch* batch, const ObjectId& id, const Object& canonical,
-             int zstd_level) const;
 
-  // The same in two steps, so that the costly one can run on several
-  // threads: Prepare hashes (unless `id` is given) and compresses, and is
-  // safe to call concurrently; Stage adds the result to a batch.
+  // The same for a shared canonical form, in two steps, so that the costly
+  // one can run on several threads.  Prepare hashes (unless `id` is given)
+  // and compresses at `zstd_level`, and is safe to call concurrently;
+  // Stage adds the result to a batch.  An uncompressed stored form shares
+  // `canonical` instead of copying it, so the caller can keep it, to
+  // Remember once stored.
   struct Prepared {
     ObjectId id;
     Object canonical;
@@ -117,7 +115,8 @@ class Odb {
 
  private:
   Backend* const backend_;
-  // The zstd stored form of `canonical` in *stored, if worth keeping.
+  // The zstd stored form of `canonical` in *stored, if worth keeping;
+  // false, and *stored as it was, if not.
   bool Compress(std::string_view canonical, int zstd_level,
                 std::string* stored) const;
 

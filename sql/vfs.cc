@@ -659,11 +659,12 @@ Status BranchFile::Spill(bool all) {
     for (; next < victims.size() && bytes < kSpillSliceBytes; next++) {
       auto it = dirty_.find(victims[next]);
       bytes += it->second.size();
-      auto page = std::make_shared<const std::string>(EncodePage(it->second));
-      ObjectId id = store->odb()->IdOf(*page);
-      store->odb()->Stage(&batch, id, page, store->odb()->zstd_level());
-      sets.emplace_back(it->first, id);
-      pages.push_back(std::move(page));
+      Odb::Prepared page = store->odb()->Prepare(
+          std::make_shared<const std::string>(EncodePage(it->second)),
+          ObjectId(), store->odb()->zstd_level());
+      sets.emplace_back(it->first, page.id);
+      pages.push_back(page.canonical);
+      store->odb()->Stage(&batch, std::move(page));
       dirty_.erase(it);
       dirty_age_.erase(victims[next]);
     }

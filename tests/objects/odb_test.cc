@@ -115,8 +115,8 @@ TEST(OdbTest, StagingSharesAnUncompressedPageAndCopiesACompressedOne) {
   auto sparse =
       std::make_shared<const std::string>(EncodePage(PageWithFreeSpace(2048)));
   WriteBatch batch;
-  odb.Stage(&batch, odb.IdOf(*full), full, odb.zstd_level());
-  odb.Stage(&batch, odb.IdOf(*sparse), sparse, odb.zstd_level());
+  odb.Stage(&batch, odb.Prepare(full, ObjectId(), odb.zstd_level()));
+  odb.Stage(&batch, odb.Prepare(sparse, ObjectId(), odb.zstd_level()));
   ASSERT_EQ(batch.objects().size(), 2u);
   const auto& raw = batch.objects()[0];
   EXPECT_EQ(raw.tail, full);  // the same bytes, not a copy
