@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 namespace larix {
 
@@ -29,7 +28,7 @@ struct WorkerPool::State {
   size_t finished = 0;
   size_t active = 0;
   std::atomic<size_t> next{0};  // the next item to claim
-  std::vector<std::thread> threads;
+  size_t helpers = 0;  // detached threads running HelperLoop
 
   // Claims and runs items until none is left; returns how many it ran.
   size_t Drain(const std::function<void(size_t)>& f, size_t count) {
@@ -78,16 +77,16 @@ WorkerPool::State* WorkerPool::state() {
     current = new State();
     current->pid = pid;
     unsigned cores = std::thread::hardware_concurrency();
-    size_t helpers = cores > 1 ? std::min<size_t>(cores - 1, kMaxHelpers) : 0;
-    for (size_t i = 0; i < helpers; i++) {
-      current->threads.emplace_back([s = current] { s->HelperLoop(); });
-      current->threads.back().detach();
+    current->helpers =
+        cores > 1 ? std::min<size_t>(cores - 1, kMaxHelpers) : 0;
+    for (size_t i = 0; i < current->helpers; i++) {
+      std::thread([s = current] { s->HelperLoop(); }).detach();
     }
   }
   return current;
 }
 
-size_t WorkerPool::helpers() { return state()->threads.size(); }
+size_t WorkerPool::helpers() { return state()->helpers; }
 
 void WorkerPool::ParallelFor(size_t n, size_t min_items,
                              const std::function<void(size_t)>& fn) {
@@ -96,7 +95,7 @@ void WorkerPool::ParallelFor(size_t n, size_t min_items,
   };
   if (n < std::max<size_t>(min_items, 2)) return inline_all();
   State* s = state();
-  if (s->threads.empty()) return inline_all();
+  if (s->helpers == 0) return inline_all();
   std::unique_lock job(s->job_mu, std::try_to_lock);
   if (!job.owns_lock()) return inline_all();  // another commit has them
   {
