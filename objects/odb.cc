@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "larix/commit.h"
+#include "objects/blake2b_lanes.h"
 #include "objects/object_format.h"
 
 namespace larix {
@@ -69,6 +70,27 @@ ObjectId Odb::IdOfPage(std::string_view page_bytes) const {
   std::string header;
   PutObjectHeader(&header, ObjectKind::kPage);
   return ObjectId::Hash(header, page_bytes);
+}
+
+void Odb::IdsOfPages(const std::string_view* pages, size_t n,
+                     ObjectId* out) const {
+  std::string header;
+  PutObjectHeader(&header, ObjectKind::kPage);
+  const auto* head = reinterpret_cast<const uint8_t*>(header.data());
+  constexpr size_t kGroup = 64;  // a multiple of every kernel's lanes
+  blake2b_lanes::Message messages[kGroup];
+  uint8_t digests[kGroup][32];
+  for (size_t i = 0; i < n;) {
+    // A run of pages of one length, at most kGroup of them.
+    size_t len = pages[i].size(), k = 0;
+    while (i + k < n && k < kGroup && pages[i + k].size() == len) {
+      messages[k] = {head, reinterpret_cast<const uint8_t*>(pages[i + k].data())};
+      k++;
+    }
+    blake2b_lanes::Hash(messages, k, header.size(), len, digests);
+    for (size_t j = 0; j < k; j++) out[i + j] = ObjectId::FromRaw(digests[j]);
+    i += k;
+  }
 }
 
 bool Odb::Compress(std::string_view canonical, int zstd_level,

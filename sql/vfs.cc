@@ -88,6 +88,7 @@ constexpr int kVersionValidFor = 92;
 // Dirty pages of a commit below which hashing them stays on the committing
 // thread (objects/worker_pool.h): waking a helper costs more than it saves.
 constexpr size_t kParallelHashPages = 32;
+constexpr size_t kHashGroup = Odb::kPageHashBatch;
 
 sqlite3_vfs* DefaultVfs() {
   static sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
@@ -828,17 +829,20 @@ int BranchFile::Commit() {
   // The pages that may replace a stored version are hashed first, on the
   // worker pool when there are many, to find those written back unchanged.
   const uint32_t stored_limit = std::min(new_count, ReadPages());
-  std::vector<const std::string*> to_hash;
+  std::vector<std::string_view> to_hash;
   for (auto it = dirty_.begin(); it != dirty_.end() && it->first < stored_limit;
        ++it) {
-    to_hash.push_back(&it->second);
+    to_hash.push_back(it->second);
   }
   std::vector<ObjectId> hashes(to_hash.size());
-  WorkerPool::Shared().ParallelFor(to_hash.size(), kParallelHashPages,
-                                   [&](size_t i) {
-                                     hashes[i] =
-                                         store->odb()->IdOfPage(*to_hash[i]);
-                                   });
+  const size_t groups = (to_hash.size() + kHashGroup - 1) / kHashGroup;
+  WorkerPool::Shared().ParallelFor(
+      groups, kParallelHashPages / kHashGroup, [&](size_t g) {
+        size_t begin = g * kHashGroup;
+        size_t n = std::min(kHashGroup, to_hash.size() - begin);
+        store->odb()->IdsOfPages(to_hash.data() + begin, n,
+                                 hashes.data() + begin);
+      });
   size_t hashed = 0;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;

@@ -189,13 +189,34 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
                            FreshPages* fresh) {
   // Encoding, hashing and compressing are the CPU-bound part of a large
   // commit: they run on the worker pool, adding to the batch does not.
-  std::vector<Odb::Prepared> prepared(end - begin);
+  // Pages come in groups, so that those the caller did not hash are
+  // hashed several at a time (Odb::IdsOfPages).
+  constexpr size_t kGroup = Odb::kPageHashBatch;
+  const size_t n = end - begin;
+  std::vector<Odb::Prepared> prepared(n);
   WorkerPool::Shared().ParallelFor(
-      end - begin, kParallelMinPages, [&](size_t k) {
-        const PageWrite& page = req.pages[begin + k];
-        prepared[k] = odb_.Prepare(
-            std::make_shared<const std::string>(EncodePage(page.bytes)),
-            page.id, zstd_level);
+      (n + kGroup - 1) / kGroup, kParallelMinPages / kGroup, [&](size_t g) {
+        const size_t from = g * kGroup, count = std::min(kGroup, n - from);
+        ObjectId ids[kGroup];
+        std::string_view unhashed[kGroup];
+        size_t where[kGroup], u = 0;
+        for (size_t k = 0; k < count; k++) {
+          const PageWrite& page = req.pages[begin + from + k];
+          ids[k] = page.id;
+          if (ids[k].IsNull()) {
+            unhashed[u] = page.bytes;
+            where[u++] = k;
+          }
+        }
+        ObjectId got[kGroup];
+        odb_.IdsOfPages(unhashed, u, got);
+        for (size_t j = 0; j < u; j++) ids[where[j]] = got[j];
+        for (size_t k = 0; k < count; k++) {
+          const PageWrite& page = req.pages[begin + from + k];
+          prepared[from + k] = odb_.Prepare(
+              std::make_shared<const std::string>(EncodePage(page.bytes)),
+              ids[k], zstd_level);
+        }
       });
   for (size_t k = 0; k < prepared.size(); k++) {
     Odb::Prepared& p = prepared[k];
