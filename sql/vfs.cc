@@ -656,13 +656,21 @@ Status BranchFile::Spill(bool all) {
     WriteBatch batch;
     std::vector<std::pair<uint32_t, ObjectId>> sets;
     std::vector<Odb::Object> pages;
-    size_t bytes = 0;
-    for (; next < victims.size() && bytes < kSpillSliceBytes; next++) {
+    // The slice's pages, hashed several at a time (Odb::IdsOfPages).
+    size_t bytes = 0, end = next;
+    std::vector<std::string_view> slice;
+    for (; end < victims.size() && bytes < kSpillSliceBytes; end++) {
+      const std::string& page = dirty_.find(victims[end])->second;
+      bytes += page.size();
+      slice.push_back(page);
+    }
+    std::vector<ObjectId> ids(slice.size());
+    store->odb()->IdsOfPages(slice.data(), slice.size(), ids.data());
+    for (size_t k = 0; next < end; next++, k++) {
       auto it = dirty_.find(victims[next]);
-      bytes += it->second.size();
       Odb::Prepared page = store->odb()->Prepare(
-          std::make_shared<const std::string>(EncodePage(it->second)),
-          ObjectId(), store->odb()->zstd_level());
+          std::make_shared<const std::string>(EncodePage(it->second)), ids[k],
+          store->odb()->zstd_level());
       sets.emplace_back(it->first, page.id);
       pages.push_back(page.canonical);
       store->odb()->Stage(&batch, std::move(page));
