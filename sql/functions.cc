@@ -234,6 +234,23 @@ void CurrentBranchFunc(sqlite3_context* ctx, int, sqlite3_value**) {
                       SQLITE_TRANSIENT);
 }
 
+// larix_error_detail(): the reason Larix recorded for the connection's
+// last I/O, corruption, full-disk or open error in its current or last
+// transaction (the text ErrorMessage appends), or NULL.  A statement that
+// reads no table starts no transaction, so `SELECT larix_error_detail()`
+// right after a failed statement still sees that statement's reason; the
+// Python package appends it to the sqlite3 exception's message.
+void ErrorDetailFunc(sqlite3_context* ctx, int, sqlite3_value**) {
+  BranchFile* f = GetBranchFile(sqlite3_context_db_handle(ctx));
+  std::string detail = f == nullptr ? "" : BranchFileControl::LastError(f);
+  if (detail.empty()) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, detail.data(), static_cast<int>(detail.size()),
+                      SQLITE_TRANSIENT);
+}
+
 void HashOfFunc(sqlite3_context* ctx, int, sqlite3_value** argv) {
   BranchFile* f = FileOf(ctx);
   if (f == nullptr) return;
@@ -562,6 +579,7 @@ int RegisterSqlFunctions(sqlite3* db) {
     void (*fn)(sqlite3_context*, int, sqlite3_value**);
   };
   for (const Simple& s : {Simple{"current_branch", 0, CurrentBranchFunc},
+                          Simple{"larix_error_detail", 0, ErrorDetailFunc},
                           Simple{"larix_hashof", 1, HashOfFunc},
                           Simple{"larix_retention", 0, RetentionFunc},
                           Simple{"larix_ts", 1, TimestampFunc},

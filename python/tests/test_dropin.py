@@ -280,3 +280,28 @@ def test_import_fails_clearly_without_a_shared_sqlite(monkeypatch):
     monkeypatch.setattr(larix._sqlite3, "Connection", Refusing)
     with pytest.raises(ImportError, match="carries its own copy of SQLite"):
         larix._check_shared_sqlite()
+
+
+def test_a_store_error_says_why_after_sqlites_message(workdir):
+    # SQLite reports a commit the store refused as "disk I/O error"; the
+    # exception adds Larix's reason, as `larix sql` prints it, and keeps
+    # its class and codes.
+    con = larix.connect("s.db", isolation_level=None)
+    con.execute("CREATE TABLE t(a)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("PRAGMA page_size=512")
+    with pytest.raises(sqlite3.OperationalError) as info:
+        con.execute("VACUUM")
+    assert str(info.value) == (
+        "disk I/O error: Invalid argument: the page size of a Larix database "
+        "cannot change (from 4096 to 512 bytes, as VACUUM after PRAGMA "
+        "page_size would do)")
+    assert info.value.sqlite_errorcode & 0xff == sqlite3.SQLITE_IOERR
+    assert info.value.sqlite_errorname.startswith("SQLITE_IOERR")
+    # Nothing was written, and the next statement has no stale reason.
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    assert con.execute("SELECT larix_error_detail()").fetchone() == (None,)
+    # Errors that are not the store's keep SQLite's message alone.
+    with pytest.raises(sqlite3.OperationalError) as info:
+        con.execute("SELECT nope FROM t")
+    assert str(info.value) == "no such column: nope"

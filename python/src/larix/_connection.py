@@ -33,6 +33,32 @@ _base_cursor = sqlite3.Connection.cursor
 _PLAIN = _translate._PLAIN
 
 
+# Errors whose message Larix completes with its own reason (SQLite's says
+# only "disk I/O error" when a commit is refused, say).
+_DETAILED_CODES = frozenset({sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT,
+                             sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN})
+
+
+def _add_detail(connection, error):
+    """Appends to sqlite3 exception `error`, raised by a statement of
+    `connection`, the reason the Larix store recorded for it (as `larix sql`
+    prints it): "disk I/O error: Invalid argument: the page size of a Larix
+    database cannot change ...".  The exception keeps its class and codes."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None or (code & 0xff) not in _DETAILED_CODES or not error.args:
+        return
+    try:
+        # Reads no table, so it starts no transaction and the reason of the
+        # failed one is still there (sql/functions.cc, larix_error_detail).
+        row = _base_execute(_base_cursor(connection),
+                            "SELECT larix_error_detail()").fetchone()
+    except sqlite3.Error:
+        return
+    detail = row[0] if row else None
+    if detail and detail not in str(error.args[0]):
+        error.args = (f"{error.args[0]}: {detail}",) + error.args[1:]
+
+
 class Cursor(sqlite3.Cursor):
     """sqlite3.Cursor that also runs Larix's SQL (CREATE DATABASE BRANCH,
     AS OF, ...; see _translate).  The type of cursors a larix.Connection
@@ -48,21 +74,33 @@ class Cursor(sqlite3.Cursor):
             plain = sql in _PLAIN
         except TypeError:  # unhashable: sqlite3 reports the bad argument
             plain = True
-        if plain:
-            return _base_execute(self, sql, parameters)
-        return _translate.execute(self, sql, parameters)
+        try:
+            if plain:
+                return _base_execute(self, sql, parameters)
+            return _translate.execute(self, sql, parameters)
+        except sqlite3.Error as e:
+            _add_detail(self.connection, e)
+            raise
 
     def executemany(self, sql, seq_of_parameters, /):
         try:
             plain = sql in _PLAIN
         except TypeError:
             plain = True
-        if plain:
-            return _base_executemany(self, sql, seq_of_parameters)
-        return _translate.executemany(self, sql, seq_of_parameters)
+        try:
+            if plain:
+                return _base_executemany(self, sql, seq_of_parameters)
+            return _translate.executemany(self, sql, seq_of_parameters)
+        except sqlite3.Error as e:
+            _add_detail(self.connection, e)
+            raise
 
     def executescript(self, sql_script, /):
-        return _translate.executescript(self, sql_script)
+        try:
+            return _translate.executescript(self, sql_script)
+        except sqlite3.Error as e:
+            _add_detail(self.connection, e)
+            raise
 
     @property
     def description(self):
@@ -197,6 +235,13 @@ class Connection(sqlite3.Connection):
 
     def cursor(self, factory=Cursor):
         return super().cursor(factory)
+
+    def commit(self):
+        try:
+            super().commit()
+        except sqlite3.Error as e:
+            _add_detail(self, e)
+            raise
 
     # sqlite3.Connection's shortcuts make a plain sqlite3.Cursor in C; these
     # make a larix.Cursor (exactly as sqlite3 does: without calling an
