@@ -1,5 +1,6 @@
 #include "objects/worker_pool.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,25 +66,43 @@ WorkerPool& WorkerPool::Shared() {
   return *pool;                                // may outlive static teardown
 }
 
+namespace {
+
+// Guards the creation of a process's State.  fork() takes it first and
+// both sides release it after (pthread_atfork), so a child never inherits
+// it held by a thread that does not exist in the child.
+std::mutex& InitMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+[[maybe_unused]] const int kForkHandlers = pthread_atfork(
+    [] { InitMutex().lock(); }, [] { InitMutex().unlock(); },
+    [] { InitMutex().unlock(); });
+
+}  // namespace
+
 WorkerPool::State* WorkerPool::state() {
   // One state per process: after fork() the child has none of the
   // parent's threads, and the parent's mutexes may have been held.  The
   // parent's state is left behind (a few hundred bytes).
-  static std::mutex init_mu;
-  static State* current = nullptr;
-  pid_t pid = getpid();
-  std::lock_guard lock(init_mu);
-  if (current == nullptr || current->pid != pid) {
-    current = new State();
-    current->pid = pid;
+  static std::atomic<State*> current{nullptr};
+  const pid_t pid = getpid();
+  State* s = current.load(std::memory_order_acquire);
+  if (s != nullptr && s->pid == pid) return s;
+  std::lock_guard lock(InitMutex());
+  s = current.load(std::memory_order_acquire);
+  if (s == nullptr || s->pid != pid) {
+    s = new State();
+    s->pid = pid;
     unsigned cores = std::thread::hardware_concurrency();
-    current->helpers =
-        cores > 1 ? std::min<size_t>(cores - 1, kMaxHelpers) : 0;
-    for (size_t i = 0; i < current->helpers; i++) {
-      std::thread([s = current] { s->HelperLoop(); }).detach();
+    s->helpers = cores > 1 ? std::min<size_t>(cores - 1, kMaxHelpers) : 0;
+    for (size_t i = 0; i < s->helpers; i++) {
+      std::thread([s] { s->HelperLoop(); }).detach();
     }
+    current.store(s, std::memory_order_release);
   }
-  return current;
+  return s;
 }
 
 size_t WorkerPool::helpers() { return state()->helpers; }

@@ -6,7 +6,9 @@
 // The helpers start on first use, one fewer than the machine's cores (at
 // most kMaxHelpers), and sleep on a condition variable between jobs.  In a
 // child process after fork() (no helper threads there) the pool starts its
-// own helpers afresh.
+// own helpers afresh; fork() waits for a thread that is creating the
+// process's pool (pthread_atfork), so the child never inherits that lock
+// held.
 //
 // Thread-safety: ParallelFor may be called from any thread; one job runs
 // on the helpers at a time, others run on their callers.

@@ -1,9 +1,11 @@
 // Tests for objects/worker_pool.{h,cc}: every item runs exactly once,
-// concurrent callers all finish, and a forked child gets working helpers.
+// concurrent callers all finish, and a forked child gets working helpers,
+// even when another thread was using the pool as it forked.
 
 #include "objects/worker_pool.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +91,39 @@ TEST(WorkerPoolTest, AForkedChildHasWorkingHelpers) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// fork() while another thread is inside the pool (taking its per-process
+// state, running a job): the child must still get a pool of its own, not
+// a lock that a thread which does not exist in the child left held.
+TEST(WorkerPoolTest, AForkWhileAnotherThreadUsesThePoolLeavesTheChildOne) {
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop.load()) EachItemOnce(64, 2);
+  });
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 200; i++) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) _exit(EachItemOnce(64, 2) ? 0 : 1);
+    int status = 0;
+    bool exited = false;
+    for (int wait_ms = 0; wait_ms < 5000 && !exited; wait_ms += 2) {
+      exited = waitpid(pid, &status, WNOHANG) == pid;
+      if (!exited) usleep(2000);
+    }
+    if (!exited) {  // deadlocked in the child
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      hung++;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      failed++;
+    }
+  }
+  stop = true;
+  busy.join();
+  EXPECT_EQ(hung, 0);
+  EXPECT_EQ(failed, 0);
 }
 
 }  // namespace
