@@ -86,7 +86,9 @@ TEST(Blake2bLanesTest, BestIsSupportedAndAsWideAsTheCpuAllows) {
   EXPECT_TRUE(Supported(Best()));
   EXPECT_TRUE(Supported(Kernel::kPortable));
   for (Kernel k : kAll) {
-    if (Supported(k)) EXPECT_GE(Lanes(Best()), Lanes(k)) << Name(k);
+    if (Supported(k)) {
+      EXPECT_GE(Lanes(Best()), Lanes(k)) << Name(k);
+    }
   }
   EXPECT_EQ(Lanes(Kernel::kPortable), 1u);
   EXPECT_EQ(Lanes(Kernel::kAvx2), 4u);
