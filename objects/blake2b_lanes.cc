@@ -3,9 +3,10 @@
 
 #include "objects/blake2b_lanes.h"
 
-#include <sodium.h>
-
 #include <algorithm>
+#include <cstring>
+
+#include "larix/object_id.h"
 
 namespace larix::blake2b_lanes {
 
@@ -26,14 +27,14 @@ bool CpuHas(const char* feature) {
 }
 #endif
 
+// libsodium, one message at a time.
 void HashPortable(const Message* messages, size_t n, size_t head_len,
                   size_t body_len, uint8_t (*out)[32]) {
   for (size_t i = 0; i < n; i++) {
-    crypto_generichash_state state;
-    crypto_generichash_init(&state, nullptr, 0, 32);
-    crypto_generichash_update(&state, messages[i].head, head_len);
-    crypto_generichash_update(&state, messages[i].body, body_len);
-    crypto_generichash_final(&state, out[i], 32);
+    ObjectId id = ObjectId::Hash(
+        {reinterpret_cast<const char*>(messages[i].head), head_len},
+        {reinterpret_cast<const char*>(messages[i].body), body_len});
+    std::memcpy(out[i], id.data(), ObjectId::kSize);
   }
 }
 

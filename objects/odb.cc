@@ -8,9 +8,14 @@
 #include "larix/commit.h"
 #include "objects/blake2b_lanes.h"
 #include "objects/object_format.h"
+#include "objects/worker_pool.h"
 
 namespace larix {
 namespace {
+
+// Pages below which IdsOfPages stays on the calling thread: waking a
+// helper costs more than it saves (objects/worker_pool.h).
+constexpr size_t kParallelHashPages = 32;
 
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
@@ -66,31 +71,34 @@ ObjectId Odb::IdOf(std::string_view canonical) const {
   return ObjectId::Hash(canonical);
 }
 
-ObjectId Odb::IdOfPage(std::string_view page_bytes) const {
-  std::string header;
-  PutObjectHeader(&header, ObjectKind::kPage);
-  return ObjectId::Hash(header, page_bytes);
-}
-
 void Odb::IdsOfPages(const std::string_view* pages, size_t n,
                      ObjectId* out) const {
   std::string header;
   PutObjectHeader(&header, ObjectKind::kPage);
   const auto* head = reinterpret_cast<const uint8_t*>(header.data());
-  constexpr size_t kGroup = 64;  // a multiple of every kernel's lanes
-  blake2b_lanes::Message messages[kGroup];
-  uint8_t digests[kGroup][32];
-  for (size_t i = 0; i < n;) {
-    // A run of pages of one length, at most kGroup of them.
-    size_t len = pages[i].size(), k = 0;
-    while (i + k < n && k < kGroup && pages[i + k].size() == len) {
-      messages[k] = {head, reinterpret_cast<const uint8_t*>(pages[i + k].data())};
-      k++;
-    }
-    blake2b_lanes::Hash(messages, k, header.size(), len, digests);
-    for (size_t j = 0; j < k; j++) out[i + j] = ObjectId::FromRaw(digests[j]);
-    i += k;
-  }
+  // Batches of kPageHashBatch pages, on the pool when there are many; each
+  // batch goes to the lane kernel in runs of pages of one length.
+  WorkerPool::Shared().ParallelFor(
+      (n + kPageHashBatch - 1) / kPageHashBatch,
+      kParallelHashPages / kPageHashBatch, [&](size_t b) {
+        const size_t begin = b * kPageHashBatch;
+        const size_t end = std::min(n, begin + kPageHashBatch);
+        blake2b_lanes::Message messages[kPageHashBatch];
+        uint8_t digests[kPageHashBatch][32];
+        for (size_t i = begin; i < end;) {
+          const size_t len = pages[i].size();
+          size_t k = 0;
+          for (; i + k < end && pages[i + k].size() == len; k++) {
+            messages[k] = {
+                head, reinterpret_cast<const uint8_t*>(pages[i + k].data())};
+          }
+          blake2b_lanes::Hash(messages, k, header.size(), len, digests);
+          for (size_t j = 0; j < k; j++) {
+            out[i + j] = ObjectId::FromRaw(digests[j]);
+          }
+          i += k;
+        }
+      });
 }
 
 bool Odb::Compress(std::string_view canonical, int zstd_level,

@@ -54,15 +54,15 @@ class Odb {
 
   // The id of a canonical encoding.
   ObjectId IdOf(std::string_view canonical) const;
-  // IdOf(EncodePage(page_bytes)), without building the encoding.
-  ObjectId IdOfPage(std::string_view page_bytes) const;
-  // out[i] = IdOfPage(pages[i]) for i in [0, n); pages of one length are
-  // hashed several at a time (objects/blake2b_lanes.h), so this is the
-  // fast way to hash a commit's pages.
+  // out[i] = IdOf(EncodePage(pages[i])) for i in [0, n), without building
+  // the encodings.  Pages of one length are hashed several at a time
+  // (objects/blake2b_lanes.h), and many pages on the worker pool
+  // (objects/worker_pool.h), so this is the way to hash a commit's pages.
   void IdsOfPages(const std::string_view* pages, size_t n,
                   ObjectId* out) const;
-  // A number of pages that fills every hash kernel's lanes: the unit to
-  // hand IdsOfPages when a commit's pages are split among threads.
+  // A number of pages that fills every hash kernel's lanes: the unit in
+  // which IdsOfPages, and callers that split pages among threads
+  // themselves, hand pages to it.
   static constexpr size_t kPageHashBatch = 16;
 
   // Adds the object to `batch` and returns its id.  Nothing is written

@@ -77,7 +77,6 @@
 #include "objects/object_format.h"
 #include "objects/odb.h"
 #include "objects/page_tree.h"
-#include "objects/worker_pool.h"
 
 namespace larix {
 namespace {
@@ -85,10 +84,6 @@ namespace {
 constexpr int kCounterOffset = 24;  // file change counter, big-endian u32
 constexpr int kCookieOffset = 40;   // schema cookie, big-endian u32
 constexpr int kVersionValidFor = 92;
-// Dirty pages of a commit below which hashing them stays on the committing
-// thread (objects/worker_pool.h): waking a helper costs more than it saves.
-constexpr size_t kParallelHashPages = 32;
-constexpr size_t kHashGroup = Odb::kPageHashBatch;
 
 sqlite3_vfs* DefaultVfs() {
   static sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
@@ -834,8 +829,8 @@ int BranchFile::Commit() {
   // it has committed: they are dead on this branch.
   std::vector<ObjectId> replaced;
   std::vector<std::string*> sources;  // the overlay's bytes of req.pages
-  // The pages that may replace a stored version are hashed first, on the
-  // worker pool when there are many, to find those written back unchanged.
+  // The pages that may replace a stored version are hashed first (on the
+  // worker pool when there are many) to find those written back unchanged.
   const uint32_t stored_limit = std::min(new_count, ReadPages());
   std::vector<std::string_view> to_hash;
   for (auto it = dirty_.begin(); it != dirty_.end() && it->first < stored_limit;
@@ -843,14 +838,7 @@ int BranchFile::Commit() {
     to_hash.push_back(it->second);
   }
   std::vector<ObjectId> hashes(to_hash.size());
-  const size_t groups = (to_hash.size() + kHashGroup - 1) / kHashGroup;
-  WorkerPool::Shared().ParallelFor(
-      groups, kParallelHashPages / kHashGroup, [&](size_t g) {
-        size_t begin = g * kHashGroup;
-        size_t n = std::min(kHashGroup, to_hash.size() - begin);
-        store->odb()->IdsOfPages(to_hash.data() + begin, n,
-                                 hashes.data() + begin);
-      });
+  store->odb()->IdsOfPages(to_hash.data(), to_hash.size(), hashes.data());
   size_t hashed = 0;
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;

@@ -134,14 +134,28 @@ TEST(OdbTest, StagingSharesAnUncompressedPageAndCopiesACompressedOne) {
   }
 }
 
-TEST(OdbTest, IdOfPageIsTheIdOfTheEncodedPage) {
+// out[i] = IdOf(EncodePage(pages[i])) for a mix of lengths (runs of one
+// length, a lone page of another) and for enough pages to use the pool.
+TEST(OdbTest, IdsOfPagesAreTheIdsOfTheEncodedPages) {
   auto backend = NewMemoryBackend();
   Odb odb(backend.get(), OdbOptions{});
-  for (const std::string& page : {DigitPage(4), PageWithFreeSpace(1000),
-                                  std::string(), std::string(65536, 'x')}) {
-    EXPECT_EQ(odb.IdOfPage(page), odb.IdOf(EncodePage(page)));
+  std::vector<std::string> pages = {DigitPage(4), PageWithFreeSpace(1000),
+                                    std::string(), std::string(65536, 'x')};
+  for (uint32_t seed = 10; seed < 60; seed++) pages.push_back(DigitPage(seed));
+  pages.push_back(std::string(512, 'y'));
+  for (uint32_t seed = 60; seed < 70; seed++) pages.push_back(DigitPage(seed));
+  std::vector<std::string_view> views(pages.begin(), pages.end());
+  for (size_t n : {size_t{1}, size_t{4}, views.size()}) {
+    std::vector<ObjectId> ids(n);
+    odb.IdsOfPages(views.data(), n, ids.data());
+    for (size_t i = 0; i < n; i++) {
+      EXPECT_EQ(ids[i], odb.IdOf(EncodePage(pages[i]))) << i << " of " << n;
+    }
   }
-  EXPECT_NE(odb.IdOfPage(DigitPage(4)), odb.IdOf(DigitPage(4)));
+  ObjectId one;
+  std::string_view page = pages[0];
+  odb.IdsOfPages(&page, 1, &one);
+  EXPECT_NE(one, odb.IdOf(DigitPage(4)));
 }
 
 TEST(OdbTest, ADemotedObjectIsTheFirstToBeEvicted) {
