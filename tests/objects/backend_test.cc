@@ -69,6 +69,21 @@ TestObject MakeObject(uint64_t seed, size_t size) {
   return {ObjectId::Hash(s), s};
 }
 
+// Writes `n` objects of `size` bytes from seed `first`, each in a synced
+// batch of its own that also sets record "ref" to its seed.
+std::vector<TestObject> ApplySynced(Backend* b, int first, int n,
+                                    size_t size) {
+  std::vector<TestObject> objects;
+  for (int i = first; i < first + n; i++) {
+    objects.push_back(MakeObject(i, size));
+    WriteBatch batch;
+    batch.PutObject(objects.back().id, objects.back().stored);
+    batch.PutRecord("ref", std::to_string(i));
+    EXPECT_TRUE(b->Apply(batch, WriteOptions{true}).ok());
+  }
+  return objects;
+}
+
 bool HashMatches(const ObjectId& id, const std::string& stored) {
   return ObjectId::Hash(stored) == id;
 }
@@ -809,14 +824,8 @@ TEST_P(OnDiskBackendTest, SyncedBatchesSurvivePowerLoss) {
   env_ = std::make_unique<FaultInjectionEnv>();
   FaultInjectionEnv& env = *env_;
   OpenWithEnv(&env);
-  std::vector<TestObject> objects;
-  for (int i = 0; i < 20; i++) {
-    objects.push_back(MakeObject(i, 1000));
-    WriteBatch batch;
-    batch.PutObject(objects.back().id, objects.back().stored);
-    batch.PutRecord("ref", std::to_string(i));
-    ASSERT_TRUE(backend_->Apply(batch, WriteOptions{true}).ok());
-  }
+  std::vector<TestObject> objects = ApplySynced(backend_.get(), 0, 20, 1000);
+  ASSERT_FALSE(HasFailure());
   BackendStats before;
   ASSERT_TRUE(backend_->GetStats(&before).ok());
   PowerLoss(&env);
@@ -1135,15 +1144,7 @@ TEST_F(PackBackendTest, ReplayRebuildsAnIndexThatLostItsLog) {
 
 // Writes `n` small objects in synced batches of one, from seed `first`.
 std::vector<TestObject> ApplySmallSynced(Backend* b, int first, int n) {
-  std::vector<TestObject> objects;
-  for (int i = first; i < first + n; i++) {
-    objects.push_back(MakeObject(i, 3000));
-    WriteBatch batch;
-    batch.PutObject(objects.back().id, objects.back().stored);
-    batch.PutRecord("ref", std::to_string(i));
-    EXPECT_TRUE(b->Apply(batch, WriteOptions{true}).ok());
-  }
-  return objects;
+  return ApplySynced(b, first, n, 3000);
 }
 
 void ExpectReadable(Backend* b, const std::vector<TestObject>& objects) {
