@@ -7,6 +7,7 @@
 #define LARIX_OBJECTS_LRU_CACHE_H_
 
 #include <array>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -25,16 +26,21 @@ class LruCache {
   explicit LruCache(size_t capacity_bytes)
       : shard_capacity_(capacity_bytes / kShards) {}
 
-  Value Lookup(const ObjectId& id) {
+  // `aux`, if given, receives the small number stored with the entry.
+  Value Lookup(const ObjectId& id, uint8_t* aux = nullptr) {
     Shard& s = shards_[id.data()[0] % kShards];
     std::lock_guard lock(s.mu);
     auto it = s.map.find(id);
     if (it == s.map.end()) return nullptr;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
+    if (aux) *aux = it->second->aux;
     return it->second->value;
   }
 
-  void Insert(const ObjectId& id, Value value, size_t charge) {
+  // `aux` is a small number kept with the value (the Odb keeps an object's
+  // delta depth there).  An id already cached keeps its value and aux.
+  void Insert(const ObjectId& id, Value value, size_t charge,
+              uint8_t aux = 0) {
     if (shard_capacity_ == 0 || charge > shard_capacity_) return;
     Shard& s = shards_[id.data()[0] % kShards];
     Value released;  // the victim's value, freed after the lock is dropped
@@ -47,13 +53,13 @@ class LruCache {
       auto node = s.map.extract(victim->id);
       s.usage -= victim->charge;
       released = std::move(victim->value);
-      *victim = Entry{id, std::move(value), charge};
+      *victim = Entry{id, std::move(value), charge, aux};
       s.lru.splice(s.lru.begin(), s.lru, victim);
       node.key() = id;
       node.mapped() = s.lru.begin();
       s.map.insert(std::move(node));
     } else {
-      s.lru.push_front(Entry{id, std::move(value), charge});
+      s.lru.push_front(Entry{id, std::move(value), charge, aux});
       s.map.emplace(id, s.lru.begin());
     }
     s.usage += charge;
@@ -101,6 +107,7 @@ class LruCache {
     ObjectId id;
     Value value;
     size_t charge;
+    uint8_t aux;
   };
   struct Shard {
     std::mutex mu;

@@ -4,14 +4,18 @@
 // stored forms, and back:
 //
 //   canonical --hash--> id
-//   canonical --frame (maybe zstd)--> stored --Backend--> disk
+//   canonical --frame (maybe zstd, maybe a delta)--> stored --Backend--> disk
 //
 // Stored form (docs/format.md, "Stored objects"):
 //   byte 0   codec: 0 = the canonical bytes follow as they are,
-//                   1 = a zstd frame of the canonical bytes follows
+//                   1 = a zstd frame of the canonical bytes follows,
+//                   2 = a delta: patches to another object, its base
 //   rest     the codec's payload
 // Compression is tried only for pages (tree nodes and commits are mostly
 // random hashes) and kept only when it saves at least 1/8 of the bytes.
+// A page that the caller names a cached base for is stored as a delta when
+// the patches are at most a quarter of the page and the base's chain of
+// deltas is shorter than kMaxDeltaDepth (docs/decisions/0007-page-deltas.md).
 //
 // Invariants:
 //   1. Read never returns bytes whose hash differs from the id asked for
@@ -39,6 +43,7 @@ struct OdbOptions {
   bool compress = true;
   int zstd_level = -10;
   bool verify_reads = true;
+  bool deltas = true;  // store pages as deltas where Prepare is given a base
   size_t cache_bytes = 16 << 20;
 };
 
@@ -75,12 +80,41 @@ class Odb {
   // Stage adds the result to a batch.  An uncompressed stored form shares
   // `canonical` instead of copying it, so the caller can keep it, to
   // Remember once stored.
+  //
+  // With a `base` (the page's previous version, from Peek), a page whose
+  // patches against it are small is stored as a delta instead.
   struct Prepared {
     ObjectId id;
     Object canonical;
-    std::string compressed;  // the stored form if compressed, else empty
+    std::string compressed;  // the stored form if compressed or a delta,
+                             // else empty
+    int depth = 0;           // delta depth of the stored form (0: whole)
   };
-  Prepared Prepare(Object canonical, const ObjectId& id, int zstd_level) const;
+  struct Base {
+    ObjectId id;
+    Object canonical;
+    int depth = 0;  // of its stored form, as Peek reported it
+  };
+  Prepared Prepare(Object canonical, const ObjectId& id, int zstd_level,
+                   const Base* base = nullptr) const;
+
+  // Deltas of deltas are allowed up to this depth; a page whose base is at
+  // it is stored whole.  Reads follow at most kMaxDeltaChain bases.
+  static constexpr int kMaxDeltaDepth = 8;
+  static constexpr int kMaxDeltaChain = 64;
+
+  // The cached canonical form of `id` and its delta depth, without reading
+  // the backend; null if it is not cached.
+  Object Peek(const ObjectId& id, int* depth) const;
+
+  // The patches that turn `base` into `target` (docs/format.md, "Page
+  // deltas"), appended to *out; false if they would take more than
+  // `limit` bytes or the two differ in length.
+  static bool EncodeDelta(std::string_view base, std::string_view target,
+                          size_t limit, std::string* out);
+  // Applies patches to a copy of `base`; false if they are malformed.
+  static bool ApplyDelta(std::string_view base, std::string_view patches,
+                         std::string* target);
   void Stage(WriteBatch* batch, Prepared prepared) const;
 
   // The canonical encoding of `id`.  NotFound if absent; Corruption if the
@@ -99,17 +133,20 @@ class Odb {
   }
   std::string Frame(std::string_view canonical, int zstd_level) const;
   int zstd_level() const { return options_.zstd_level; }
+  // A delta is read against its base (from the cache, else the backend);
+  // *depth, if given, receives the stored form's delta depth.
   Status Unframe(const ObjectId& id, std::string_view stored,
-                 std::string* canonical) const;
+                 std::string* canonical, int* depth = nullptr) const;
 
   Backend* backend() const { return backend_; }
 
   // Caches an object just written (write-through for pages: the next read
   // of a page a commit wrote is then a cache hit, not a backend read and a
   // hash).  Call only once the object is stored.
-  void Remember(const ObjectId& id, Object canonical) {
+  void Remember(const ObjectId& id, Object canonical, int depth = 0) {
     size_t charge = canonical->size() + 64;
-    cache_.Insert(id, std::move(canonical), charge);
+    cache_.Insert(id, std::move(canonical), charge,
+                  static_cast<uint8_t>(depth));
   }
   size_t cache_capacity() const { return options_.cache_bytes; }
 
@@ -129,7 +166,10 @@ class Odb {
                 std::string* stored) const;
 
   const OdbOptions options_;
-  LruCache<std::string> cache_;
+  Status UnframeChain(const ObjectId& id, std::string_view stored,
+                      std::string* canonical, int* depth, int hops) const;
+  // Mutable: reading a delta's base from Unframe (const) may fill it.
+  mutable LruCache<std::string> cache_;
 };
 
 }  // namespace larix

@@ -152,6 +152,7 @@ struct Location {
   uint32_t pack = 0;
   uint64_t offset = 0;  // of the entry (its id byte) in the pack file
   uint32_t length = 0;  // of the stored body
+  ObjectId base;        // a delta's base (StoredDeltaBase); null if none
   bool operator==(const Location&) const = default;
 };
 
@@ -166,13 +167,21 @@ std::string EncodeLocation(const Location& loc) {
   coding::PutFixed32(&v, loc.pack);
   coding::PutFixed64(&v, loc.offset);
   coding::PutFixed32(&v, loc.length);
+  if (!loc.base.IsNull()) v.append(loc.base.AsBytes());
   return v;
 }
 
 bool DecodeLocation(std::string_view in, Location* loc) {
-  return coding::GetFixed32(&in, &loc->pack) &&
-         coding::GetFixed64(&in, &loc->offset) &&
-         coding::GetFixed32(&in, &loc->length) && in.empty();
+  if (!coding::GetFixed32(&in, &loc->pack) ||
+      !coding::GetFixed64(&in, &loc->offset) ||
+      !coding::GetFixed32(&in, &loc->length)) {
+    return false;
+  }
+  loc->base = ObjectId();
+  if (in.empty()) return true;
+  if (in.size() != ObjectId::kSize) return false;
+  loc->base = ObjectId::FromRaw(in.data());
+  return !loc->base.IsNull();
 }
 
 std::string EncodePos(const JournalPos& pos) {
@@ -269,6 +278,7 @@ struct RecordContents {
     ObjectId id;
     uint64_t offset;  // of the entry; relative to the record until placed
     uint32_t length;
+    ObjectId base;  // StoredDeltaBase of the body; null if none
   };
   struct Op {
     std::string_view key;
@@ -304,8 +314,10 @@ void EncodeRecord(const std::vector<const WriteBatch::ObjectPut*>& puts,
     coding::PutFixed32(out, crc32c::Mask(crc));
     out->append(put->stored);
     if (put->tail) out->append(*put->tail);
+    ObjectId base;
+    StoredDeltaBase(put->stored, &base);  // a delta is never split (tail)
     contents->puts.push_back(
-        {put->id, start, static_cast<uint32_t>(put->size())});
+        {put->id, start, static_cast<uint32_t>(put->size()), base});
   }
   coding::PutVarint(out, deletes.size());
   for (const ObjectId& id : deletes) {
@@ -347,7 +359,9 @@ bool DecodeRecordPayload(std::string_view payload, uint64_t payload_offset,
         !coding::GetBytes(&in, length, &body)) {
       return false;
     }
-    contents->puts.push_back({ObjectId::FromRaw(id.data()), at, length});
+    ObjectId base;
+    StoredDeltaBase(body, &base);
+    contents->puts.push_back({ObjectId::FromRaw(id.data()), at, length, base});
   }
   if (!coding::GetVarint(&in, &n)) return false;
   for (uint64_t i = 0; i < n; i++) {
@@ -627,6 +641,9 @@ class PackBackend : public Backend {
                              std::vector<ObjectId>* out) override;
   Status ForEachObject(
       const std::function<bool(const ObjectId&)>& fn) override;
+  Status ForEachDelta(
+      const std::function<bool(const ObjectId&, const ObjectId&)>& fn)
+      override;
   Status GetRecord(std::string_view key, std::string* value) override;
   std::unique_ptr<RecordIterator> NewRecordIterator() override;
   Status Apply(const WriteBatch& batch, const WriteOptions& opts) override;
@@ -1279,7 +1296,7 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
       d->objects_delta++;
       d->bytes_delta += put.length;
     }
-    d->objects[put.id] = Location{pack, put.offset, put.length};
+    d->objects[put.id] = Location{pack, put.offset, put.length, put.base};
   }
   for (const ObjectId& id : rec.deletes) {
     Location old;
@@ -1595,6 +1612,41 @@ Status PackBackend::ForEachObject(
     if (!fn(id)) break;
   }
   return FromLevelDb(it->status(), "object scan of " + index_dir_);
+}
+
+// The index keeps every delta's base (docs/format.md, "Index"), so this is
+// a scan of the index, not of the bodies.
+Status PackBackend::ForEachDelta(
+    const std::function<bool(const ObjectId&, const ObjectId&)>& fn) {
+  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> overlay;
+  const leveldb::Snapshot* snapshot;
+  {
+    std::shared_lock lock(state_mu_);
+    overlay = pending_objects_;
+    snapshot = db_->GetSnapshot();
+  }
+  SnapshotHolder hold(db_.get(), snapshot);
+  for (const auto& [id, loc] : overlay) {
+    if (loc && !loc->base.IsNull() && !fn(id, loc->base)) return Status::OK();
+  }
+  leveldb::ReadOptions ro = ReadOpts();
+  ro.snapshot = snapshot;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(std::string(1, kObjectPrefix)); it->Valid(); it->Next()) {
+    leveldb::Slice k = it->key();
+    if (k.empty() || k[0] != kObjectPrefix) break;
+    Location loc;
+    if (k.size() != 1 + ObjectId::kSize ||
+        !DecodeLocation({it->value().data(), it->value().size()}, &loc)) {
+      return Status::Corruption(index_dir_ + ": malformed object entry");
+    }
+    if (loc.base.IsNull()) continue;
+    ObjectId id = ObjectId::FromRaw(k.data() + 1);
+    if (overlay.count(id)) continue;
+    if (!fn(id, loc.base)) break;
+  }
+  return FromLevelDb(it->status(), "delta scan of " + index_dir_);
 }
 
 Status PackBackend::GetRecord(std::string_view key, std::string* value) {

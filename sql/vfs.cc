@@ -874,7 +874,7 @@ int BranchFile::Commit() {
     }
     content_changed = true;
     if (!base_id.IsNull()) replaced.push_back(base_id);
-    req.pages.push_back({pgno, std::string(), id});
+    req.pages.push_back({pgno, std::string(), id, base_id});
     sources.push_back(&bytes);
   }
   if (new_count < ReadPages()) {

@@ -17,6 +17,12 @@
 //      commit wrote since step 4 (a commit may re-use the bytes of a
 //      garbage page by id), and applies the deletes.
 //
+// Deltas (docs/decisions/0007-page-deltas.md): a page stored as a delta
+// cannot be read without its base, which need not be reachable itself (the
+// previous version of a page, in a commit that was abandoned).  So after
+// each mark, and for the ids step 5 leaves out, the bases of kept deltas
+// are kept too, following the backend's list of deltas (ForEachDelta).
+//
 // Invariant: an object reachable from a ref, a live reflog entry or a pin
 // at any moment during the run is never deleted.
 
@@ -75,6 +81,23 @@ Status MarkFrom(Odb* odb, PageTree* trees, std::vector<ObjectId> roots,
   return Status::OK();
 }
 
+using BaseMap = std::unordered_map<ObjectId, ObjectId, ObjectIdHash>;
+
+// Adds to *kept the bases, bases of bases and so on of the deltas in it.
+void KeepBases(const BaseMap& bases, IdSet* kept) {
+  std::vector<ObjectId> todo;
+  for (const auto& [delta, base] : bases) {
+    if (kept->count(delta)) todo.push_back(base);
+  }
+  while (!todo.empty()) {
+    ObjectId id = todo.back();
+    todo.pop_back();
+    if (!kept->insert(id).second) continue;
+    auto it = bases.find(id);
+    if (it != bases.end()) todo.push_back(it->second);
+  }
+}
+
 }  // namespace
 
 Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
@@ -108,6 +131,12 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
     return true;
   }));
   stats->objects_before = candidates.size();
+  BaseMap bases;
+  LARIX_RETURN_IF_ERROR(backend_->ForEachDelta(
+      [&](const ObjectId& delta, const ObjectId& base) {
+        bases.emplace(delta, base);
+        return true;
+      }));
   progress("counting", candidates.size(), candidates.size());
 
   auto collect_roots = [&](std::vector<ObjectId>* roots) -> Status {
@@ -130,6 +159,7 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
     std::vector<ObjectId> roots;
     LARIX_RETURN_IF_ERROR(collect_roots(&roots));
     LARIX_RETURN_IF_ERROR(MarkFrom(&odb_, &trees_, std::move(roots), &marked));
+    KeepBases(bases, &marked);
   }
   progress("marking", marked.size(), candidates.size());
 
@@ -142,6 +172,7 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
     for (const ObjectId& r : roots)
       if (!marked.count(r)) fresh.push_back(r);
     LARIX_RETURN_IF_ERROR(MarkFrom(&odb_, &trees_, std::move(fresh), &marked));
+    KeepBases(bases, &marked);
     gc_active_ = true;
     gc_written_.clear();
   }
@@ -159,8 +190,17 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
   for (size_t i = 0; i < garbage.size() && s.ok(); i += kBatch) {
     WriteBatch batch;
     std::lock_guard lock(commit_mu_);
+    // What commits wrote since step 4, with the bases of those that are
+    // old deltas written again by id.
+    IdSet written(gc_written_.begin(), gc_written_.end());
+    for (const ObjectId& id : gc_written_) {
+      for (auto it = bases.find(id);
+           it != bases.end() && written.insert(it->second).second;
+           it = bases.find(it->second)) {
+      }
+    }
     for (size_t j = i; j < std::min(garbage.size(), i + kBatch); j++) {
-      if (gc_written_.count(garbage[j])) continue;
+      if (written.count(garbage[j])) continue;
       batch.DeleteObject(garbage[j]);
     }
     s = backend_->Apply(batch, WriteOptions{false});

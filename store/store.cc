@@ -61,7 +61,8 @@ std::string DefaultAuthor() {
 }
 
 // Reads STORE/LARIX: "larix-store <format> <backend>".
-Status ReadMarker(const std::string& dir, std::string* backend) {
+Status ReadMarker(const std::string& dir, std::string* backend,
+                  uint32_t* format_out) {
   std::ifstream in(dir + "/" + kMarkerFile);
   std::string magic;
   uint32_t format = 0;
@@ -75,6 +76,7 @@ Status ReadMarker(const std::string& dir, std::string* backend) {
         std::to_string(format) + "; this build reads format " +
         std::to_string(kStoreFormatVersion) + ")");
   }
+  *format_out = format;
   return Status::OK();
 }
 
@@ -213,9 +215,16 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
         for (size_t j = 0; j < u; j++) ids[where[j]] = got[j];
         for (size_t k = 0; k < count; k++) {
           const PageWrite& page = req.pages[begin + from + k];
+          // The version this page replaces is a delta base only while it
+          // is cached: the commit path never reads the backend for one.
+          Odb::Base base;
+          if (!page.base.IsNull()) {
+            base.canonical = odb_.Peek(page.base, &base.depth);
+            if (base.canonical) base.id = page.base;
+          }
           prepared[from + k] = odb_.Prepare(
               std::make_shared<const std::string>(EncodePage(page.bytes)),
-              ids[k], zstd_level);
+              ids[k], zstd_level, base.canonical ? &base : nullptr);
         }
       });
   for (size_t k = 0; k < prepared.size(); k++) {
@@ -223,14 +232,16 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
     sets->emplace_back(req.pages[begin + k].pgno, p.id);
     if (fresh->bytes + p.canonical->size() <= odb_.cache_capacity() / 2) {
       fresh->bytes += p.canonical->size();
-      fresh->pages.emplace_back(p.id, p.canonical);
+      fresh->pages.push_back({p.id, p.canonical, p.depth});
     }
     odb_.Stage(batch, std::move(p));
   }
 }
 
 void StoreImpl::RememberPages(FreshPages* fresh) {
-  for (auto& [id, page] : fresh->pages) odb_.Remember(id, std::move(page));
+  for (auto& page : fresh->pages) {
+    odb_.Remember(page.id, std::move(page.canonical), page.depth);
+  }
   *fresh = FreshPages();
 }
 
@@ -465,8 +476,9 @@ Status Store::Open(const std::string& dir, const StoreOptions& options,
   LARIX_RETURN_IF_ERROR(ProcessLock::Acquire(dir + "/larix.lock", &lock));
 
   std::string backend_name;
+  uint32_t format = kStoreFormatVersion;
   if (is_store) {
-    LARIX_RETURN_IF_ERROR(ReadMarker(dir, &backend_name));
+    LARIX_RETURN_IF_ERROR(ReadMarker(dir, &backend_name, &format));
   } else {
     backend_name = options.backend.empty() ? kDefaultBackend : options.backend;
   }
@@ -488,6 +500,11 @@ Status Store::Open(const std::string& dir, const StoreOptions& options,
                                           std::move(backend), options);
   if (is_store) {
     LARIX_RETURN_IF_ERROR(impl->Load());
+    // Format 1 is format 2 without page deltas: the store is upgraded
+    // before this build can write one (docs/format.md, "Versioning").
+    if (format < kStoreFormatVersion) {
+      LARIX_RETURN_IF_ERROR(WriteMarker(dir, backend_name));
+    }
   } else {
     LARIX_RETURN_IF_ERROR(impl->Initialize());
     // The marker is written last: a crash during creation leaves a

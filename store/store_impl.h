@@ -48,13 +48,19 @@ class StoreImpl {
   Result<CommitResult> CommitPages(const CommitRequest& req);
   // Pages a commit wrote, to be cached once they are stored (at most
   // about half the object cache's worth: more would only evict itself).
+  struct FreshPage {
+    ObjectId id;
+    Odb::Object canonical;
+    int depth;  // of the stored form (Odb::Prepared::depth)
+  };
   struct FreshPages {
-    std::vector<std::pair<ObjectId, Odb::Object>> pages;
+    std::vector<FreshPage> pages;
     size_t bytes = 0;
   };
   // Stages req.pages[begin, end) as page objects, compressed (if at all)
   // at `zstd_level`, on the worker pool when there are many; uses a
-  // page's id when the caller computed it.  Appends (pgno, id) to *sets
+  // page's id when the caller computed it, and its base (the version it
+  // replaces), when that is cached, to store it as a delta.  Appends (pgno, id) to *sets
   // and adds pages to `fresh` while that has room.
   void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
                   size_t end, int zstd_level,

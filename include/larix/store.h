@@ -52,7 +52,8 @@ class RefTransaction;
 class StoreImpl;
 class WriteBatch;
 
-inline constexpr uint32_t kStoreFormatVersion = 1;
+// 2: pages may be stored as deltas (docs/decisions/0007-page-deltas.md).
+inline constexpr uint32_t kStoreFormatVersion = 2;
 inline constexpr char kDefaultBranch[] = "main";
 
 struct StoreOptions {
@@ -78,14 +79,19 @@ struct StoreOptions {
 
 // A page to write in a commit: its 0-based number and its bytes.
 struct PageWrite {
-  PageWrite(uint32_t pgno, std::string bytes, ObjectId id = ObjectId())
-      : pgno(pgno), bytes(std::move(bytes)), id(id) {}
+  PageWrite(uint32_t pgno, std::string bytes, ObjectId id = ObjectId(),
+            ObjectId base = ObjectId())
+      : pgno(pgno), bytes(std::move(bytes)), id(id), base(base) {}
 
   uint32_t pgno;
   std::string bytes;
   // The id of EncodePage(bytes), when the caller has computed it already
   // (saves hashing the page twice); null: computed here.
   ObjectId id;
+  // The id of the page object this write replaces (the page's version in
+  // the base tree), or null.  If it is in the object cache, the page may be
+  // stored as a delta against it (docs/decisions/0007-page-deltas.md).
+  ObjectId base;
 };
 
 struct CommitRequest {

@@ -188,5 +188,180 @@ TEST(OdbTest, ADemotedObjectIsTheFirstToBeEvicted) {
   EXPECT_TRUE(cached(0) && cached(1) && cached(3));
 }
 
+// ---- page deltas (docs/decisions/0007-page-deltas.md) ----------------------
+
+// `page` with a few bytes changed the way SQLite changes a leaf: a header
+// field, a run in the middle and a cell near the end.
+std::string Edited(std::string page, uint32_t seed) {
+  std::mt19937 rng(seed);
+  page[3] = static_cast<char>(rng());
+  for (size_t i = 0; i < 40; i++) page[1000 + rng() % 200] = static_cast<char>(rng());
+  for (size_t i = 3900; i < 3960; i++) page[i] = static_cast<char>(rng());
+  return page;
+}
+
+TEST(OdbDeltaTest, EncodeThenApplyGivesTheTargetForRandomEdits) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; round++) {
+    const size_t n = 1 + rng() % 600;
+    std::string base(n, '\0');
+    for (char& c : base) c = static_cast<char>(rng() % 4);  // many equal bytes
+    std::string target = base;
+    const int edits = static_cast<int>(rng() % 6);
+    for (int e = 0; e < edits; e++) {
+      size_t at = rng() % n, len = 1 + rng() % 20;
+      for (size_t i = at; i < std::min(n, at + len); i++) {
+        target[i] = static_cast<char>(rng());
+      }
+    }
+    std::string patches;
+    ASSERT_TRUE(Odb::EncodeDelta(base, target, n * 4, &patches)) << round;
+    if (target == base) EXPECT_TRUE(patches.empty());
+    std::string back;
+    ASSERT_TRUE(Odb::ApplyDelta(base, patches, &back)) << round;
+    ASSERT_EQ(back, target) << round;
+  }
+}
+
+TEST(OdbDeltaTest, EncodeRefusesOtherLengthsAndDeltasOverTheLimit) {
+  std::string base = DigitPage(1), patches;
+  EXPECT_FALSE(Odb::EncodeDelta(base, base.substr(1), 4096, &patches));
+  EXPECT_FALSE(Odb::EncodeDelta(base, DigitPage(2), 1024, &patches));
+  patches.clear();
+  EXPECT_TRUE(Odb::EncodeDelta(base, Edited(base, 1), 1024, &patches));
+  EXPECT_LT(patches.size(), 400u);  // of 4096
+}
+
+TEST(OdbDeltaTest, ApplyRejectsMalformedPatches) {
+  const std::string base(100, 'a');
+  std::string out;
+  auto patch = [](uint64_t gap, uint64_t len, std::string bytes) {
+    std::string p;
+    p.push_back(static_cast<char>(gap));
+    p.push_back(static_cast<char>(len));
+    return p + bytes;
+  };
+  EXPECT_TRUE(Odb::ApplyDelta(base, patch(98, 2, "xy"), &out));
+  EXPECT_EQ(out, std::string(98, 'a') + "xy");
+  EXPECT_FALSE(Odb::ApplyDelta(base, patch(99, 2, "xy"), &out));   // past end
+  EXPECT_FALSE(Odb::ApplyDelta(base, patch(101, 1, "x"), &out));   // gap
+  EXPECT_FALSE(Odb::ApplyDelta(base, patch(0, 0, ""), &out));      // empty
+  EXPECT_FALSE(Odb::ApplyDelta(base, patch(0, 3, "xy"), &out));    // short
+  EXPECT_FALSE(Odb::ApplyDelta(base, std::string(1, '\x80'), &out));  // varint
+}
+
+// Stages `page` as a delta on `base` (cached in `odb`) and applies it.
+Odb::Prepared StageOn(Odb* odb, Backend* backend, const std::string& page,
+                      const ObjectId& base_id) {
+  Odb::Base base;
+  base.id = base_id;
+  base.canonical = odb->Peek(base_id, &base.depth);
+  EXPECT_TRUE(base.canonical != nullptr);
+  auto canonical = std::make_shared<const std::string>(EncodePage(page));
+  Odb::Prepared p = odb->Prepare(canonical, ObjectId(), -10, &base);
+  Odb::Prepared copy = p;
+  WriteBatch batch;
+  odb->Stage(&batch, std::move(p));
+  EXPECT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  odb->Remember(copy.id, copy.canonical, copy.depth);
+  return copy;
+}
+
+TEST(OdbDeltaTest, AnEditedPageIsStoredAsADeltaAndReadsBackCold) {
+  auto backend = NewMemoryBackend();
+  Odb writer(backend.get(), OdbOptions{});
+  std::string v0 = DigitPage(5);
+  WriteBatch batch;
+  ObjectId id0 = writer.Stage(&batch, EncodePage(v0));
+  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  writer.Remember(id0, std::make_shared<const std::string>(EncodePage(v0)));
+
+  std::string v1 = Edited(v0, 2);
+  Odb::Prepared p = StageOn(&writer, backend.get(), v1, id0);
+  EXPECT_EQ(p.depth, 1);
+  std::string stored;
+  ASSERT_TRUE(backend->ReadObject(p.id, &stored).ok());
+  ObjectId base;
+  ASSERT_TRUE(StoredDeltaBase(stored, &base));
+  EXPECT_EQ(base, id0);
+  EXPECT_LT(stored.size(), 300u);  // against 4 KiB stored raw
+
+  Odb reader(backend.get(), OdbOptions{});  // nothing cached: reads the base
+  auto got = reader.Read(p.id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(**got, EncodePage(v1));
+  int depth = -1;
+  EXPECT_TRUE(reader.Peek(p.id, &depth) != nullptr);
+  EXPECT_EQ(depth, 1);
+}
+
+TEST(OdbDeltaTest, ChainsStopAtTheMaximumDepthAndReadBack) {
+  auto backend = NewMemoryBackend();
+  Odb writer(backend.get(), OdbOptions{});
+  std::string page = DigitPage(9);
+  WriteBatch batch;
+  ObjectId id = writer.Stage(&batch, EncodePage(page));
+  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  writer.Remember(id, std::make_shared<const std::string>(EncodePage(page)));
+  std::vector<std::pair<ObjectId, std::string>> versions;
+  for (int v = 1; v <= 2 * Odb::kMaxDeltaDepth + 3; v++) {
+    page = Edited(page, 100 + v);
+    Odb::Prepared p = StageOn(&writer, backend.get(), page, id);
+    // Depth 1, 2, ... kMaxDeltaDepth, then a whole page (0), then 1 again.
+    EXPECT_EQ(p.depth, v % (Odb::kMaxDeltaDepth + 1)) << v;
+    id = p.id;
+    versions.emplace_back(id, EncodePage(page));
+  }
+  Odb reader(backend.get(), OdbOptions{});
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    auto got = reader.Read(it->first);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(**got, it->second);
+  }
+}
+
+TEST(OdbDeltaTest, ADifferentPageOrNoBaseIsNotADelta) {
+  auto backend = NewMemoryBackend();
+  Odb odb(backend.get(), OdbOptions{});
+  auto v0 = std::make_shared<const std::string>(EncodePage(DigitPage(1)));
+  Odb::Base base{odb.IdOf(*v0), v0, 0};
+  auto other = std::make_shared<const std::string>(EncodePage(DigitPage(2)));
+  Odb::Prepared p = odb.Prepare(other, ObjectId(), -10, &base);
+  EXPECT_EQ(p.depth, 0);
+  EXPECT_TRUE(p.compressed.empty());  // raw, as without a base
+  Odb off(backend.get(), OdbOptions{.deltas = false});
+  auto edited =
+      std::make_shared<const std::string>(EncodePage(Edited(DigitPage(1), 3)));
+  p = off.Prepare(edited, ObjectId(), -10, &base);
+  EXPECT_EQ(p.depth, 0);
+  EXPECT_TRUE(p.compressed.empty());
+}
+
+TEST(OdbDeltaTest, AMissingOrDamagedBaseIsCorruptionNamingIt) {
+  auto backend = NewMemoryBackend();
+  Odb writer(backend.get(), OdbOptions{});
+  std::string v0 = DigitPage(11);
+  auto c0 = std::make_shared<const std::string>(EncodePage(v0));
+  ObjectId id0 = writer.IdOf(*c0);
+  writer.Remember(id0, c0);  // cached, never stored
+  Odb::Prepared p = StageOn(&writer, backend.get(), Edited(v0, 4), id0);
+  ASSERT_EQ(p.depth, 1);
+  Odb reader(backend.get(), OdbOptions{});
+  Status s = reader.Read(p.id).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("delta base " + id0.ToHex()), std::string::npos)
+      << s.ToString();
+
+  // A base stored under the id with other content: the delta applies but
+  // the result does not hash to the id asked for.
+  WriteBatch batch;
+  batch.PutObject(id0, writer.Frame(EncodePage(DigitPage(12))));
+  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  Odb again(backend.get(), OdbOptions{});
+  s = again.Read(p.id).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("hash mismatch"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace larix

@@ -129,6 +129,30 @@ TEST_P(StoreTest, NewerFormatIsRefused) {
   EXPECT_NE(s.message().find("newer"), std::string::npos);
 }
 
+// Format 1 (before page deltas) is read as it is and marked as format 2
+// when opened, so that an older build refuses the store from then on.
+TEST_P(StoreTest, AFormatOneStoreIsUpgradedOnOpen) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(CommitOn(store.get(), "main", {{0, PageBytes(1)}}).ok());
+  }
+  std::ofstream(dir_ + "/LARIX", std::ios::trunc)
+      << "larix-store 1 " << GetParam() << "\n";
+  {
+    auto store = OpenOrDie(false);
+    ASSERT_TRUE(store);
+    FsckReport report;
+    ASSERT_TRUE(store->Fsck(&report).ok());
+    EXPECT_TRUE(report.ok());
+  }
+  std::ifstream in(dir_ + "/LARIX");
+  std::string magic, backend;
+  uint32_t format = 0;
+  in >> magic >> format >> backend;
+  EXPECT_EQ(format, kStoreFormatVersion);
+  EXPECT_EQ(backend, GetParam());
+}
+
 TEST_P(StoreTest, SecondProcessGetsBusyNamingTheHolder) {
   auto store = OpenOrDie();
   ASSERT_TRUE(store);
@@ -210,6 +234,56 @@ TEST_P(StoreTest, GcSweepsWhatOnlyAnExpiredBranchReached) {
   EXPECT_GE(stats.swept, 4u);
   EXPECT_FALSE(*store->odb()->Exists(side->commit));
   EXPECT_TRUE(*store->odb()->Exists(main_head));
+  FsckReport report;
+  ASSERT_TRUE(store->Fsck(&report).ok());
+  EXPECT_TRUE(report.ok()) << report.problems[0].where << ": "
+                           << report.problems[0].what;
+}
+
+// A page stored as a delta keeps its base through GC even when nothing
+// reachable names the base: here the delta's page is reachable only from a
+// branch that re-used it by id, after the branch that wrote it is gone.
+TEST_P(StoreTest, GcKeepsTheBaseOfALiveDelta) {
+  std::string v0 = PageBytes(7);
+  std::string v1 = v0;
+  for (int i = 100; i < 140; i++) v1[i] = static_cast<char>(i);
+  ObjectId id1;
+  {
+    auto store = OpenOrDie();
+    RefTransaction tx;
+    tx.Update(BranchRef("tmp"), ObjectId(),
+              *store->refs()->Resolve(BranchRef("main")), "create");
+    ASSERT_TRUE(store->UpdateRefs(tx).ok());
+    auto c0 = CommitOn(store.get(), "tmp", {{0, v0}});
+    ASSERT_TRUE(c0.ok());
+    ObjectId id0 = *store->trees()->Get(c0->tree, 0);
+    auto c1 = CommitOn(store.get(), "tmp", {{0, v1, ObjectId(), id0}});
+    ASSERT_TRUE(c1.ok());
+    id1 = *store->trees()->Get(c1->tree, 0);
+    std::string stored;
+    ASSERT_TRUE(store->backend()->ReadObject(id1, &stored).ok());
+    ObjectId base;
+    ASSERT_TRUE(StoredDeltaBase(stored, &base)) << "not stored as a delta";
+    EXPECT_EQ(base, id0);
+
+    // main gets the same page content (the object is re-used by id), then
+    // tmp and its history go.
+    ASSERT_TRUE(CommitOn(store.get(), "main", {{0, v1}}).ok());
+    RefTransaction drop;
+    drop.Delete(BranchRef("tmp"), c1->commit, "drop");
+    ASSERT_TRUE(store->UpdateRefs(drop).ok());
+    GcOptions now;
+    now.retention_us = -1000000;
+    GcStats stats;
+    ASSERT_TRUE(store->Gc(now, &stats).ok());
+    EXPECT_GE(stats.swept, 2u);  // tmp's two commits at least
+    EXPECT_FALSE(*store->odb()->Exists(c1->commit));
+    EXPECT_TRUE(*store->odb()->Exists(id0)) << "the delta's base was swept";
+  }
+  auto store = OpenOrDie(false);  // a cold cache: the delta needs its base
+  auto page = store->odb()->Read(id1);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(**page, EncodePage(v1));
   FsckReport report;
   ASSERT_TRUE(store->Fsck(&report).ok());
   EXPECT_TRUE(report.ok()) << report.problems[0].where << ": "

@@ -5,8 +5,10 @@
 //
 //   objects  content-addressed, immutable.  Key: ObjectId.  Value: the
 //            object's *stored* form (the canonical encoding, maybe
-//            compressed; see objects/odb.h).  The backend never interprets
-//            either; the Odb above it verifies hashes.
+//            compressed or a delta; see objects/odb.h).  The backend
+//            interprets neither, except that it reads the base id out of a
+//            delta's stored form (StoredDeltaBase below) so that ForEachDelta
+//            can list them; the Odb above it verifies hashes.
 //   records  small mutable key/value pairs, ordered by key (bytewise).
 //            refs/ keeps refs, reflogs and the time index here; the store
 //            keeps its format version and counters.  Ordered iteration with
@@ -43,6 +45,22 @@ class Env;
 }
 
 namespace larix {
+
+// A stored form whose first byte is kStoredDeltaCodec is a delta (objects/
+// odb.h): bytes 1..32 are the id of the base object it is read against, so
+// the base must stay stored for as long as the delta is (GC keeps it).
+inline constexpr uint8_t kStoredDeltaCodec = 2;
+
+// The base of a delta's stored form in *base, true; false if `stored` is
+// not a delta (or too short to be one).
+inline bool StoredDeltaBase(std::string_view stored, ObjectId* base) {
+  if (stored.size() < 1 + ObjectId::kSize ||
+      static_cast<uint8_t>(stored[0]) != kStoredDeltaCodec) {
+    return false;
+  }
+  *base = ObjectId::FromRaw(stored.data() + 1);
+  return true;
+}
 
 // A staged atomic write.  Not thread-safe; owned by one writer.
 class WriteBatch {
@@ -156,6 +174,24 @@ class Backend {
   // returns false.  Objects applied while it runs may or may not be seen.
   virtual Status ForEachObject(
       const std::function<bool(const ObjectId&)>& fn) = 0;
+  // Calls fn(id, base) for every stored object whose stored form is a delta
+  // (StoredDeltaBase), until fn returns false.  This default reads every
+  // object; a backend that indexes the bases overrides it.
+  virtual Status ForEachDelta(
+      const std::function<bool(const ObjectId&, const ObjectId&)>& fn) {
+    Status read;
+    Status s = ForEachObject([&](const ObjectId& id) {
+      std::string stored;
+      read = ReadObject(id, &stored);
+      if (read.IsNotFound()) {  // deleted meanwhile
+        read = Status::OK();
+        return true;
+      }
+      ObjectId base;
+      return read.ok() && (!StoredDeltaBase(stored, &base) || fn(id, base));
+    });
+    return s.ok() ? read : s;
+  }
 
   // Records.  GetRecord: NotFound if absent.
   virtual Status GetRecord(std::string_view key, std::string* value) = 0;
