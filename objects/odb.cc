@@ -49,17 +49,25 @@ bool WorthCompressing(std::string_view canonical) {
           static_cast<uint8_t>(ObjectKind::kPage)) {
     return false;
   }
-  // Zero bytes counted eight at a time: a byte's high bit in `z` is set
-  // exactly when the byte is zero.
+  // Zero bytes counted eight at a time: a byte's low bit in `z` is set
+  // exactly when the byte is zero.  The bits are added up bytewise in
+  // `lanes` (at most 255 words, so no byte overflows) and the lanes summed
+  // after; per-word popcounts would be a libgcc call here (no popcount
+  // instruction in the baseline x86-64 target).
   constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  constexpr uint64_t kBytes = 0x00ff00ff00ff00ffull;
   size_t zeros = 0, i = 0;
-  for (; i + 8 <= canonical.size(); i += 8) {
-    uint64_t v;
-    std::memcpy(&v, canonical.data() + i, 8);
-    uint64_t z = ~(((v & kLow7) + kLow7) | v | kLow7);
-    // One bit per zero byte, summed into the top byte by the multiply
-    // (no popcount instruction in the baseline x86-64 target).
-    zeros += static_cast<size_t>(((z >> 7) * 0x0101010101010101ull) >> 56);
+  while (i + 8 <= canonical.size()) {
+    uint64_t lanes = 0;
+    for (int w = 0; w < 255 && i + 8 <= canonical.size(); w++, i += 8) {
+      uint64_t v;
+      std::memcpy(&v, canonical.data() + i, 8);
+      lanes += (~(((v & kLow7) + kLow7) | v | kLow7)) >> 7;
+    }
+    uint64_t pairs = (lanes & kBytes) + ((lanes >> 8) & kBytes);
+    pairs += pairs >> 16;
+    pairs += pairs >> 32;
+    zeros += static_cast<size_t>(pairs & 0xffff);
   }
   for (; i < canonical.size(); i++) zeros += canonical[i] == 0;
   return zeros >= canonical.size() / 8;
@@ -139,8 +147,10 @@ Odb::Prepared Odb::Prepare(Object canonical, const ObjectId& id,
   if (base && options_.deltas && base->canonical && !base->id.IsNull() &&
       base->depth < kMaxDeltaDepth && base->id != p.id &&
       canonical->size() >= 64 &&
-      static_cast<uint8_t>((*canonical)[0]) ==
-          static_cast<uint8_t>(ObjectKind::kPage)) {
+      (static_cast<uint8_t>((*canonical)[0]) ==
+           static_cast<uint8_t>(ObjectKind::kPage) ||
+       static_cast<uint8_t>((*canonical)[0]) ==
+           static_cast<uint8_t>(ObjectKind::kTreeNode))) {
     std::string& d = p.compressed;
     d.reserve(256);
     d.push_back(static_cast<char>(kStoredDeltaCodec));
@@ -343,8 +353,27 @@ ObjectId Odb::Stage(WriteBatch* batch, std::string_view canonical) {
   return id;
 }
 
+ObjectId Odb::StageWithBase(WriteBatch* batch, std::string_view canonical,
+                            const Base& base, int* depth) {
+  Prepared p = Prepare(std::make_shared<const std::string>(canonical),
+                       ObjectId(), options_.zstd_level, &base);
+  ObjectId id = p.id;
+  *depth = p.depth;
+  Stage(batch, std::move(p));
+  return id;
+}
+
 Result<Odb::Object> Odb::Read(const ObjectId& id) {
-  if (Object cached = cache_.Lookup(id)) return cached;
+  int depth;
+  return Read(id, &depth);
+}
+
+Result<Odb::Object> Odb::Read(const ObjectId& id, int* depth_out) {
+  uint8_t aux = 0;
+  if (Object cached = cache_.Lookup(id, &aux)) {
+    *depth_out = aux;
+    return cached;
+  }
   std::string stored;
   Status s = backend_->ReadObject(id, &stored);
   if (!s.ok()) return s;
@@ -354,6 +383,7 @@ Result<Odb::Object> Odb::Read(const ObjectId& id) {
   if (!s.ok()) return s;
   cache_.Insert(id, canonical, canonical->size() + 64,
                 static_cast<uint8_t>(depth));
+  *depth_out = depth;
   return Object(std::move(canonical));
 }
 

@@ -13,9 +13,10 @@
 //   rest     the codec's payload
 // Compression is tried only for pages (tree nodes and commits are mostly
 // random hashes) and kept only when it saves at least 1/8 of the bytes.
-// A page that the caller names a cached base for is stored as a delta when
-// the patches are at most a quarter of the page and the base's chain of
-// deltas is shorter than kMaxDeltaDepth (docs/decisions/0007-page-deltas.md).
+// A page or tree node that the caller names a cached base for (its previous
+// version) is stored as a delta when the patches are at most a quarter of
+// it and the base's chain of deltas is shorter than kMaxDeltaDepth
+// (docs/decisions/0007-page-deltas.md).
 //
 // Invariants:
 //   1. Read never returns bytes whose hash differs from the id asked for
@@ -81,8 +82,8 @@ class Odb {
   // `canonical` instead of copying it, so the caller can keep it, to
   // Remember once stored.
   //
-  // With a `base` (the page's previous version, from Peek), a page whose
-  // patches against it are small is stored as a delta instead.
+  // With a `base` (the previous version of a page or tree node), an object
+  // whose patches against it are small is stored as a delta instead.
   struct Prepared {
     ObjectId id;
     Object canonical;
@@ -98,10 +99,17 @@ class Odb {
   Prepared Prepare(Object canonical, const ObjectId& id, int zstd_level,
                    const Base* base = nullptr) const;
 
-  // Deltas of deltas are allowed up to this depth; a page whose base is at
-  // it is stored whole.  Reads follow at most kMaxDeltaChain bases.
+  // Deltas of deltas are allowed up to this depth; an object whose base is
+  // at it is stored whole.  The depth the cache knows is a hint (an object
+  // written again by id keeps its first stored form), so reads do not
+  // enforce it; they stop only at kMaxDeltaChain bases, a guard against
+  // damage, far above what hints that are off can add up to.
   static constexpr int kMaxDeltaDepth = 8;
-  static constexpr int kMaxDeltaChain = 64;
+  static constexpr int kMaxDeltaChain = 1000;
+
+  // Prepare with a base, then Stage: the id of `canonical`.
+  ObjectId StageWithBase(WriteBatch* batch, std::string_view canonical,
+                         const Base& base, int* depth);
 
   // The cached canonical form of `id` and its delta depth, without reading
   // the backend; null if it is not cached.
@@ -120,6 +128,8 @@ class Odb {
   // The canonical encoding of `id`.  NotFound if absent; Corruption if the
   // stored bytes do not decode or do not hash to `id`.  Both name the id.
   Result<Object> Read(const ObjectId& id);
+  // The same, with the delta depth of its stored form in *depth.
+  Result<Object> Read(const ObjectId& id, int* depth);
 
   Result<bool> Exists(const ObjectId& id);
 

@@ -111,6 +111,7 @@ struct PageTree::ApplyState {
     ObjectId id;
     std::string canonical;  // kept only while staging is deferred
     std::shared_ptr<const PageTreeNode> node;
+    int depth = 0;  // delta depth of its stored form
     bool keep = true;
   };
   WriteBatch* batch = nullptr;
@@ -224,11 +225,15 @@ Result<std::vector<ObjectId>> PageTree::ChildrenOf(const ObjectId& id,
 // Reads node `id` and checks it is at `level` with this tree's fanout.
 // NotFound/Corruption name the node.
 Result<PageTree::NodePtr> PageTree::ReadNode(const ObjectId& id, int level,
-                                             uint64_t* nodes_read) {
+                                             uint64_t* nodes_read,
+                                             int* depth) {
   if (nodes_read != nullptr) ++*nodes_read;
-  NodePtr node = cache_.Lookup(id);
+  uint8_t aux = 0;
+  NodePtr node = cache_.Lookup(id, &aux);
   if (!node) {
-    Result<Odb::Object> canonical = odb_->Read(id);
+    int stored_depth = 0;
+    Result<Odb::Object> canonical = odb_->Read(id, &stored_depth);
+    aux = static_cast<uint8_t>(stored_depth);
     if (!canonical.ok()) {
       return canonical.status().WithContext("reading page tree node");
     }
@@ -240,9 +245,10 @@ Result<PageTree::NodePtr> PageTree::ReadNode(const ObjectId& id, int level,
                                 " tree");
     }
     auto shared = std::make_shared<const PageTreeNode>(std::move(decoded));
-    cache_.Insert(id, shared, ChargeOf(*shared));
+    cache_.Insert(id, shared, ChargeOf(*shared), aux);
     node = std::move(shared);
   }
+  if (depth != nullptr) *depth = aux;
   if (level >= 0 && node->level != level) {
     return Status::Corruption(NodeName(id) + ": level " +
                               std::to_string(node->level) + " where level " +
@@ -326,10 +332,12 @@ Result<ObjectId> PageTree::Update(
   if (!lifted && sets.empty() && !truncating) return in.id;
 
   std::vector<ObjectId> kids(fanout_);
+  NodePtr old;  // the node this one replaces: the base of its delta
+  int old_depth = 0;
   if (lifted) {
     kids[0] = in.id;
   } else if (!in.id.IsNull()) {
-    LARIX_ASSIGN_OR_RETURN(NodePtr old, ReadNode(in.id, level));
+    LARIX_ASSIGN_OR_RETURN(old, ReadNode(in.id, level, nullptr, &old_depth));
     size_t rank = 0;
     ForEachBit(old->bitmap,
                [&](uint32_t i) { kids[i] = old->children[rank++]; });
@@ -401,6 +409,13 @@ Result<ObjectId> PageTree::Update(
   if (state->defer) {
     created.id = odb_->IdOf(canonical);
     created.canonical = std::move(canonical);
+  } else if (old) {
+    // Usually one child id changed: a delta of ~40 bytes instead of the
+    // node (up to 4 + F/8 + 32F bytes).
+    Odb::Base b{in.id, std::make_shared<const std::string>(EncodeNode(*old)),
+                old_depth};
+    created.id = odb_->StageWithBase(state->batch, canonical, b,
+                                     &created.depth);
   } else {
     created.id = odb_->Stage(state->batch, canonical);
   }
@@ -491,7 +506,8 @@ Result<ObjectId> PageTree::Apply(
   for (ApplyState::NewNode& created : state.created) {
     if (!created.keep) continue;
     if (state.defer) odb_->Stage(batch, created.canonical);
-    cache_.Insert(created.id, created.node, ChargeOf(*created.node));
+    cache_.Insert(created.id, created.node, ChargeOf(*created.node),
+                  static_cast<uint8_t>(created.depth));
   }
   return new_root;
 }

@@ -201,8 +201,10 @@ class PageTree {
 
   // Reads node `id`, which must be at `level` in this tree; from the cache
   // when possible.  Counts the read in *nodes_read if given.
+  // *depth, if given, receives the delta depth of its stored form.
   Result<NodePtr> ReadNode(const ObjectId& id, int level,
-                           uint64_t* nodes_read = nullptr);
+                           uint64_t* nodes_read = nullptr,
+                           int* depth = nullptr);
   // Reads a root (any level) and checks invariant 2.
   Result<NodePtr> ReadRoot(const ObjectId& id, uint64_t* nodes_read = nullptr);
 

@@ -359,7 +359,9 @@ TEST_P(BackendTest, ForEachDeltaListsEveryDeltaWithItsBase) {
       }
     }
     ASSERT_TRUE(backend_->Apply(batch, WriteOptions{round == 0}).ok());
-    if (round == 0) ASSERT_TRUE(backend_->Compact().ok());
+    if (round == 0) {
+      ASSERT_TRUE(backend_->Compact().ok());
+    }
   }
   auto listed = [&] {
     std::map<ObjectId, ObjectId> got;

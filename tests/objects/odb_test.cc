@@ -216,7 +216,9 @@ TEST(OdbDeltaTest, EncodeThenApplyGivesTheTargetForRandomEdits) {
     }
     std::string patches;
     ASSERT_TRUE(Odb::EncodeDelta(base, target, n * 4, &patches)) << round;
-    if (target == base) EXPECT_TRUE(patches.empty());
+    if (target == base) {
+      EXPECT_TRUE(patches.empty());
+    }
     std::string back;
     ASSERT_TRUE(Odb::ApplyDelta(base, patches, &back)) << round;
     ASSERT_EQ(back, target) << round;

@@ -781,5 +781,49 @@ TEST_F(MillionPageTreeTest, TruncateStagesOnlyTheBoundaryPath) {
                       {}, {{0, PageId(0)}, {1, PageId(1)}, {2, PageId(2)}}));
 }
 
+// A node that replaces another is stored as a delta against it (decision
+// 0007), and a reader with nothing cached still gets the same mapping, for
+// longer chains than the depth limit.
+TEST(PageTreeDeltaTest, ChangedNodesAreDeltasAndReadBackCold) {
+  auto backend = NewMemoryBackend();
+  Odb odb(backend.get(), OdbOptions());
+  PageTree tree(&odb, 64 << 20, 4);
+  Model m;
+  for (uint32_t p = 0; p < 5000; p++) m[p] = PageId(p);
+  WriteBatch batch;
+  Result<ObjectId> root = tree.Apply(ObjectId(), SetsOf(m), std::nullopt,
+                                     &batch);
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  std::mt19937 rng(3);
+  size_t total_deltas = 0;
+  for (uint32_t v = 1; v <= 3 * Odb::kMaxDeltaDepth; v++) {
+    uint32_t p = rng() % 5000;
+    m[p] = PageId(p, v);
+    WriteBatch b;
+    root = tree.Apply(*root, {{p, m[p]}}, std::nullopt, &b);
+    ASSERT_TRUE(root.ok());
+    size_t deltas = 0, bytes = 0;
+    for (const auto& put : b.objects()) {
+      ObjectId base;
+      deltas += StoredDeltaBase(put.Joined(), &base);
+      bytes += put.size();
+    }
+    // Height 4: the leaf and its three ancestors.  The two lower ones hold
+    // 16 children (518 bytes) and are deltas unless their base is at the
+    // depth limit; the upper two hold a few (a delta of one id would not
+    // be a quarter of them).
+    EXPECT_EQ(b.objects().size(), 4u);
+    EXPECT_GE(deltas, 1u) << v;
+    EXPECT_LT(bytes, 2 * 600u + 2 * 150u) << v;
+    total_deltas += deltas;
+    ASSERT_TRUE(backend->Apply(b, WriteOptions{true}).ok());
+  }
+  Odb cold_odb(backend.get(), OdbOptions());
+  PageTree cold(&cold_odb, 64 << 20, 4);
+  EXPECT_EQ(Dump(&cold, *root), m);
+  EXPECT_GE(total_deltas, 2u * 3 * Odb::kMaxDeltaDepth - 6);
+}
+
 }  // namespace
 }  // namespace larix
