@@ -644,6 +644,8 @@ class PackBackend : public Backend {
   Status ForEachDelta(
       const std::function<bool(const ObjectId&, const ObjectId&)>& fn)
       override;
+  Status ScanObjects(
+      const std::function<bool(const ObjectId&, const Location&)>& fn);
   Status GetRecord(std::string_view key, std::string* value) override;
   std::unique_ptr<RecordIterator> NewRecordIterator() override;
   Status Apply(const WriteBatch& batch, const WriteOptions& opts) override;
@@ -1584,8 +1586,10 @@ Status PackBackend::FindObjectsByPrefix(std::string_view hex_prefix,
   return FromLevelDb(it->status(), "prefix lookup in " + index_dir_);
 }
 
-Status PackBackend::ForEachObject(
-    const std::function<bool(const ObjectId&)>& fn) {
+// Calls fn(id, location) for every live object: the overlay's, then the
+// index's (under one snapshot), until fn returns false.
+Status PackBackend::ScanObjects(
+    const std::function<bool(const ObjectId&, const Location&)>& fn) {
   std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> overlay;
   const leveldb::Snapshot* snapshot;
   {
@@ -1595,39 +1599,7 @@ Status PackBackend::ForEachObject(
   }
   SnapshotHolder hold(db_.get(), snapshot);
   for (const auto& [id, loc] : overlay) {
-    if (loc && !fn(id)) return Status::OK();
-  }
-  leveldb::ReadOptions ro = ReadOpts();
-  ro.snapshot = snapshot;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
-  for (it->Seek(std::string(1, kObjectPrefix)); it->Valid(); it->Next()) {
-    leveldb::Slice k = it->key();
-    if (k.empty() || k[0] != kObjectPrefix) break;
-    if (k.size() != 1 + ObjectId::kSize) {
-      return Status::Corruption(index_dir_ + ": malformed object key");
-    }
-    ObjectId id = ObjectId::FromRaw(k.data() + 1);
-    if (overlay.count(id)) continue;
-    if (!fn(id)) break;
-  }
-  return FromLevelDb(it->status(), "object scan of " + index_dir_);
-}
-
-// The index keeps every delta's base (docs/format.md, "Index"), so this is
-// a scan of the index, not of the bodies.
-Status PackBackend::ForEachDelta(
-    const std::function<bool(const ObjectId&, const ObjectId&)>& fn) {
-  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> overlay;
-  const leveldb::Snapshot* snapshot;
-  {
-    std::shared_lock lock(state_mu_);
-    overlay = pending_objects_;
-    snapshot = db_->GetSnapshot();
-  }
-  SnapshotHolder hold(db_.get(), snapshot);
-  for (const auto& [id, loc] : overlay) {
-    if (loc && !loc->base.IsNull() && !fn(id, loc->base)) return Status::OK();
+    if (loc && !fn(id, *loc)) return Status::OK();
   }
   leveldb::ReadOptions ro = ReadOpts();
   ro.snapshot = snapshot;
@@ -1641,12 +1613,26 @@ Status PackBackend::ForEachDelta(
         !DecodeLocation({it->value().data(), it->value().size()}, &loc)) {
       return Status::Corruption(index_dir_ + ": malformed object entry");
     }
-    if (loc.base.IsNull()) continue;
     ObjectId id = ObjectId::FromRaw(k.data() + 1);
     if (overlay.count(id)) continue;
-    if (!fn(id, loc.base)) break;
+    if (!fn(id, loc)) break;
   }
-  return FromLevelDb(it->status(), "delta scan of " + index_dir_);
+  return FromLevelDb(it->status(), "object scan of " + index_dir_);
+}
+
+Status PackBackend::ForEachObject(
+    const std::function<bool(const ObjectId&)>& fn) {
+  return ScanObjects(
+      [&](const ObjectId& id, const Location&) { return fn(id); });
+}
+
+// The index keeps every delta's base (docs/format.md, "Index"), so this is
+// a scan of the index, not of the bodies.
+Status PackBackend::ForEachDelta(
+    const std::function<bool(const ObjectId&, const ObjectId&)>& fn) {
+  return ScanObjects([&](const ObjectId& id, const Location& loc) {
+    return loc.base.IsNull() || fn(id, loc.base);
+  });
 }
 
 Status PackBackend::GetRecord(std::string_view key, std::string* value) {
