@@ -144,7 +144,7 @@ constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 // written and synced past the journal's end first gets kPrefillBytes more
 // (rounded up to whole 4 KiB pages).  Larger records append.
 constexpr uint64_t kPrefillBytes = 512 << 10;
-constexpr uint64_t kPrefillMaxRecordBytes = 64 << 10;
+constexpr uint64_t kPrefillMaxRecordBytes = 160 << 10;
 
 // ---- small helpers ----------------------------------------------------------
 
