@@ -397,9 +397,12 @@ Result<bool> Odb::Exists(const ObjectId& id) {
 
 Result<ObjectId> Odb::ResolvePrefix(std::string_view hex) {
   if (!IsHexPrefix(hex)) {
-    return Status::InvalidArgument("'" + std::string(hex) +
-                                   "' is not an object id or a prefix of at "
-                                   "least 4 hex digits");
+    // Appended, not "'" + std::string(hex): gcc 12 warns (-Wrestrict, a
+    // false positive) on that form in optimised builds.
+    std::string msg = "'";
+    msg.append(hex);
+    msg += "' is not an object id or a prefix of at least 4 hex digits";
+    return Status::InvalidArgument(msg);
   }
   std::string lower(hex);
   for (char& c : lower) c = static_cast<char>(std::tolower(c));
