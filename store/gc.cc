@@ -83,18 +83,19 @@ Status MarkFrom(Odb* odb, PageTree* trees, std::vector<ObjectId> roots,
 
 using BaseMap = std::unordered_map<ObjectId, ObjectId, ObjectIdHash>;
 
+// Adds to *kept the base of `id`, its base and so on, stopping at one
+// already kept (its own chain is, or will be, followed from it).
+void KeepChainOf(const BaseMap& bases, const ObjectId& id, IdSet* kept) {
+  for (auto it = bases.find(id);
+       it != bases.end() && kept->insert(it->second).second;
+       it = bases.find(it->second)) {
+  }
+}
+
 // Adds to *kept the bases, bases of bases and so on of the deltas in it.
 void KeepBases(const BaseMap& bases, IdSet* kept) {
-  std::vector<ObjectId> todo;
   for (const auto& [delta, base] : bases) {
-    if (kept->count(delta)) todo.push_back(base);
-  }
-  while (!todo.empty()) {
-    ObjectId id = todo.back();
-    todo.pop_back();
-    if (!kept->insert(id).second) continue;
-    auto it = bases.find(id);
-    if (it != bases.end()) todo.push_back(it->second);
+    if (kept->count(delta)) KeepChainOf(bases, delta, kept);
   }
 }
 
@@ -193,12 +194,7 @@ Status StoreImpl::Gc(const GcOptions& options, GcStats* stats) {
     // What commits wrote since step 4, with the bases of those that are
     // old deltas written again by id.
     IdSet written(gc_written_.begin(), gc_written_.end());
-    for (const ObjectId& id : gc_written_) {
-      for (auto it = bases.find(id);
-           it != bases.end() && written.insert(it->second).second;
-           it = bases.find(it->second)) {
-      }
-    }
+    for (const ObjectId& id : gc_written_) KeepChainOf(bases, id, &written);
     for (size_t j = i; j < std::min(garbage.size(), i + kBatch); j++) {
       if (written.count(garbage[j])) continue;
       batch.DeleteObject(garbage[j]);

@@ -217,14 +217,14 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
           const PageWrite& page = req.pages[begin + from + k];
           // The version this page replaces is a delta base only while it
           // is cached: the commit path never reads the backend for one.
-          Odb::Base base;
+          Odb::Base base;  // Prepare ignores one without canonical bytes
           if (!page.base.IsNull()) {
+            base.id = page.base;
             base.canonical = odb_.Peek(page.base, &base.depth);
-            if (base.canonical) base.id = page.base;
           }
           prepared[from + k] = odb_.Prepare(
               std::make_shared<const std::string>(EncodePage(page.bytes)),
-              ids[k], zstd_level, base.canonical ? &base : nullptr);
+              ids[k], zstd_level, &base);
         }
       });
   for (size_t k = 0; k < prepared.size(); k++) {
