@@ -292,10 +292,11 @@ class BranchFile {
   // tree built on the snapshot's and pinned against GC.  The commit then
   // starts from it.  Memory stays bounded however large the transaction.
   // Commit() spills, too, when the overlay holds more than
-  // kCommitSpillBytes, rather than copy it into one large request.
+  // kCommitSpillBytes, rather than stage it all in one request (whose
+  // compressed copies and pack record would add as much memory again).
   static constexpr size_t kSpillBytes = 16 << 20;
   static constexpr size_t kSpillSliceBytes = 1 << 20;
-  static constexpr size_t kCommitSpillBytes = 1 << 20;
+  static constexpr size_t kCommitSpillBytes = 4 << 20;
   bool spilled_ = false;
   ObjectId spill_tree_;
   uint32_t spill_pages_ = 0;

@@ -135,7 +135,7 @@ TEST_F(VfsTest, TransactionsLargerThanTheOverlaySpill) {
 }
 
 // A transaction of a few MiB, under the spill threshold but over the
-// commit's (1 MiB), is committed through slices written before the commit
+// commit's (4 MiB), is committed through slices written before the commit
 // point: one commit, the same content, nothing left behind by a rollback,
 // and a shrinking VACUUM of that size keeps its truncation.
 TEST_F(VfsTest, MidSizedTransactionsCommitThroughSlices) {
@@ -143,17 +143,17 @@ TEST_F(VfsTest, MidSizedTransactionsCommitThroughSlices) {
   size_t base = CommitCount();
   Exec(db_,
        "BEGIN; WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s "
-       "WHERE v < 1000) INSERT INTO t SELECT v, randomblob(3000) FROM s; "
+       "WHERE v < 2000) INSERT INTO t SELECT v, randomblob(3000) FROM s; "
        "UPDATE t SET b = zeroblob(5) WHERE a % 10 = 0; COMMIT");
   EXPECT_EQ(CommitCount(), base + 1);
   EXPECT_EQ(Query(db_, "SELECT count(*), sum(length(b)) FROM t"),
-            (Rows{{"1000", std::to_string(900 * 3000 + 100 * 5)}}));
+            (Rows{{"2000", std::to_string(1800 * 3000 + 200 * 5)}}));
   Exec(db_,
        "BEGIN; UPDATE t SET b = randomblob(3000) WHERE a % 10 = 0; "
        "INSERT INTO t SELECT a + 5000, b FROM t; ROLLBACK");
   EXPECT_EQ(CommitCount(), base + 1);
   EXPECT_EQ(Query(db_, "SELECT count(*), sum(length(b)) FROM t"),
-            (Rows{{"1000", std::to_string(900 * 3000 + 100 * 5)}}));
+            (Rows{{"2000", std::to_string(1800 * 3000 + 200 * 5)}}));
   Exec(db_, "DELETE FROM t WHERE a > 100");
   Exec(db_, "VACUUM");
   EXPECT_LT(std::stoll(Scalar(db_, "PRAGMA page_count")), 200);
