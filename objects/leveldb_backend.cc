@@ -332,8 +332,9 @@ Status LevelDbBackend::FindObjectsByPrefix(std::string_view hex_prefix,
     int hi = HexValue(hex_prefix[i]);
     int lo = i + 1 < hex_prefix.size() ? HexValue(hex_prefix[i + 1]) : 0;
     if (hi < 0 || lo < 0) {
-      return Status::InvalidArgument("'" + std::string(hex_prefix) +
-                                     "' is not lowercase hex");
+      std::string msg = "'";  // appended: gcc 12 -Wrestrict false positive
+      msg.append(hex_prefix).append("' is not lowercase hex");
+      return Status::InvalidArgument(msg);
     }
     seek.push_back(static_cast<char>(hi << 4 | lo));
   }
@@ -420,6 +421,7 @@ Status LevelDbBackend::Apply(const WriteBatch& batch,
   leveldb::WriteOptions wo;
   wo.sync = opts.sync;
   LARIX_RETURN_IF_ERROR(FromLevelDb(db_->Write(wo, &wb), "write to " + dir_));
+  if (opts.while_syncing) opts.while_syncing();  // LevelDB syncs in Write
   objects_ = objects;
   stored_bytes_ = bytes;
   return Status::OK();

@@ -107,7 +107,7 @@ class MemoryBackend : public Backend {
     return std::make_unique<MemoryRecordIterator>(records_);
   }
 
-  Status Apply(const WriteBatch& batch, const WriteOptions&) override {
+  Status Apply(const WriteBatch& batch, const WriteOptions& opts) override {
     std::unique_lock lock(mu_);
     for (const auto& put : batch.objects()) {
       auto [it, inserted] = objects_.try_emplace(put.id, put.Joined());
@@ -127,6 +127,7 @@ class MemoryBackend : public Backend {
         records_[op.key] = op.value;
       }
     }
+    if (opts.while_syncing) opts.while_syncing();
     return Status::OK();
   }
 

@@ -105,6 +105,7 @@
 #include "objects/coding.h"
 #include "objects/crc32c.h"
 #include "objects/leveldb_env.h"
+#include "objects/worker_pool.h"
 
 namespace larix {
 namespace {
@@ -145,6 +146,10 @@ constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 // (rounded up to whole 4 KiB pages).  Larger records append.
 constexpr uint64_t kPrefillBytes = 512 << 10;
 constexpr uint64_t kPrefillMaxRecordBytes = 160 << 10;
+// Records at least this large are synced on a helper thread while the
+// writer does the rest of the commit; handing over a smaller one costs
+// more than it saves (waking the helper, then the writer).
+constexpr size_t kAsyncSyncMinBytes = 64 << 10;
 
 // ---- small helpers ----------------------------------------------------------
 
@@ -710,9 +715,11 @@ class PackBackend : public Backend {
       const std::vector<const WriteBatch::ObjectPut*>& puts,
       const std::vector<ObjectId>& deletes,
       const std::vector<WriteBatch::RecordOp>& ops, bool sync,
-      bool puts_are_new);
+      bool puts_are_new,
+      const std::function<void()>* while_syncing = nullptr);
   Status ComputeDelta(const RecordContents& rec, uint32_t pack,
                       bool puts_are_new, Delta* d);
+  void StageDelta(const Delta& d);
   void MergeDelta(Delta* d);
   Status FlushLocked(bool sync);
   Status SyncLocked();
@@ -1097,6 +1104,7 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
     }
     Delta d;
     LARIX_RETURN_IF_ERROR(ComputeDelta(rec, n, /*puts_are_new=*/false, &d));
+    StageDelta(d);
     MergeDelta(&d);
     off += total;
     journal_end_ = {n, off};
@@ -1218,7 +1226,7 @@ Status PackBackend::WriteRecordLocked(
     const std::vector<const WriteBatch::ObjectPut*>& puts,
     const std::vector<ObjectId>& deletes,
     const std::vector<WriteBatch::RecordOp>& ops, bool sync,
-    bool puts_are_new) {
+    bool puts_are_new, const std::function<void()>* while_syncing) {
   // The buffer is kept between records: allocating and faulting in a
   // fresh one of a few hundred KB per commit was ~10% of a batched
   // commit's CPU.  A very large one is released after use.
@@ -1256,16 +1264,32 @@ Status PackBackend::WriteRecordLocked(
   unsynced_bytes_ += record.size();
   unflushed_bytes_ += record.size();
   journal_end_ = {pack_number_, pack_size_};
-  if (sync) {
-    s = pack_->Sync();
-    if (!s.ok()) {
-      return SetSticky(FromLevelDb(s, "sync " + PackPath(pack_number_)));
-    }
-    unsynced_bytes_ = 0;
+  // The sync runs on a helper while this thread works out the index
+  // changes and runs the caller's while_syncing; readers see the record
+  // (MergeDelta) only once it is durable.
+  leveldb::Status synced;
+  std::unique_ptr<WorkerPool::Task> syncing;
+  if (sync && record.size() >= kAsyncSyncMinBytes) {
+    syncing = WorkerPool::Shared().Start([&] { synced = pack_->Sync(); });
   }
   for (auto& put : rec.puts) put.offset += base;
   Delta d;
   Status st = ComputeDelta(rec, pack_number_, puts_are_new, &d);
+  if (st.ok()) {
+    StageDelta(d);
+    if (while_syncing != nullptr) (*while_syncing)();
+  }
+  if (syncing) {
+    syncing->Join();
+  } else if (sync) {
+    synced = pack_->Sync();
+  }
+  if (sync) {
+    if (!synced.ok()) {
+      return SetSticky(FromLevelDb(synced, "sync " + PackPath(pack_number_)));
+    }
+    unsynced_bytes_ = 0;
+  }
   if (!st.ok()) return SetSticky(st);
   MergeDelta(&d);
   if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
@@ -1317,24 +1341,31 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
   return Status::OK();
 }
 
-// Makes a record's effects visible: one exclusive section, so readers see
-// all of the record or none of it (contract invariant 1).
-void PackBackend::MergeDelta(Delta* d) {
-  for (const auto& [id, loc] : d->objects) {
+// Adds a record's effects to the next index flush (pending_batch_, which
+// only the writer sees).  A record whose sync then fails leaves them
+// there, but nothing flushes once the backend has failed (sticky_).
+void PackBackend::StageDelta(const Delta& d) {
+  for (const auto& [id, loc] : d.objects) {
     if (loc) {
       pending_batch_.Put(ObjectKey(id), EncodeLocation(*loc));
     } else {
       pending_batch_.Delete(ObjectKey(id));
     }
   }
-  for (const auto& [key, value] : d->records) {
+  for (const auto& [key, value] : d.records) {
     if (value) {
       pending_batch_.Put(RecordKey(key), *value);
     } else {
       pending_batch_.Delete(RecordKey(key));
     }
   }
-  pending_ops_ += d->objects.size() + d->records.size();
+  pending_ops_ += d.objects.size() + d.records.size();
+}
+
+// Makes a record's effects visible (after StageDelta): one exclusive
+// section, so readers see all of the record or none of it (contract
+// invariant 1).
+void PackBackend::MergeDelta(Delta* d) {
   std::unique_lock lock(state_mu_);
   for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
   for (auto& [key, value] : d->records) {
@@ -1392,7 +1423,11 @@ Status PackBackend::SyncLocked() {
 Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
   std::lock_guard lock(write_mu_);
   if (!sticky_.ok()) return sticky_;
-  if (batch.empty()) return opts.sync ? SyncLocked() : Status::OK();
+  auto nothing_new = [&] {
+    if (opts.while_syncing) opts.while_syncing();
+    return opts.sync ? SyncLocked() : Status::OK();
+  };
+  if (batch.empty()) return nothing_new();
   // Only bodies not stored yet go into the journal (invariant 3 of the
   // contract: a put of an existing object is a no-op).
   std::vector<const WriteBatch::ObjectPut*> puts;
@@ -1406,10 +1441,12 @@ Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
   }
   if (puts.empty() && batch.object_deletes().empty() &&
       batch.records().empty()) {
-    return opts.sync ? SyncLocked() : Status::OK();  // nothing new
+    return nothing_new();
   }
-  return WriteRecordLocked(puts, batch.object_deletes(), batch.records(),
-                           opts.sync, /*puts_are_new=*/true);
+  return WriteRecordLocked(
+      puts, batch.object_deletes(), batch.records(), opts.sync,
+      /*puts_are_new=*/true,
+      opts.while_syncing ? &opts.while_syncing : nullptr);
 }
 
 // ---- reading ---------------------------------------------------------------

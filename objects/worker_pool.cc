@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -30,6 +31,8 @@ struct WorkerPool::State {
   size_t active = 0;
   std::atomic<size_t> next{0};  // the next item to claim
   size_t helpers = 0;  // detached threads running HelperLoop
+  std::deque<Task*> tasks;  // started, not yet begun by anyone
+  std::condition_variable task_done;
 
   // Claims and runs items until none is left; returns how many it ran.
   size_t Drain(const std::function<void(size_t)>& f, size_t count) {
@@ -41,11 +44,27 @@ struct WorkerPool::State {
     return ran;
   }
 
+  // Runs the oldest queued task; `lock` (on mu) is held on entry and exit.
+  void RunTask(std::unique_lock<std::mutex>& lock) {
+    Task* t = tasks.front();
+    tasks.pop_front();
+    t->phase_ = Task::Phase::kRunning;
+    lock.unlock();
+    t->fn_();
+    lock.lock();
+    t->phase_ = Task::Phase::kDone;
+    task_done.notify_all();
+  }
+
   void HelperLoop() {
     uint64_t seen = 0;
     std::unique_lock lock(mu);
     while (true) {
-      wake.wait(lock, [&] { return generation != seen; });
+      wake.wait(lock, [&] { return generation != seen || !tasks.empty(); });
+      if (!tasks.empty()) {
+        RunTask(lock);
+        continue;
+      }
       seen = generation;
       if (fn == nullptr) continue;  // that job is over already
       const std::function<void(size_t)>* f = fn;
@@ -106,6 +125,34 @@ WorkerPool::State* WorkerPool::state() {
 }
 
 size_t WorkerPool::helpers() { return state()->helpers; }
+
+std::unique_ptr<WorkerPool::Task> WorkerPool::Start(std::function<void()> fn) {
+  State* s = state();
+  std::unique_ptr<Task> task(new Task(s, std::move(fn)));
+  if (s->helpers == 0) return task;  // Join runs it
+  {
+    std::lock_guard lock(s->mu);
+    s->tasks.push_back(task.get());
+  }
+  s->wake.notify_one();
+  return task;
+}
+
+void WorkerPool::Task::Join() {
+  std::unique_lock lock(state_->mu);
+  if (phase_ == Phase::kQueued) {
+    auto& q = state_->tasks;
+    auto it = std::find(q.begin(), q.end(), this);
+    if (it != q.end()) q.erase(it);
+    phase_ = Phase::kRunning;
+    lock.unlock();
+    fn_();
+    lock.lock();
+    phase_ = Phase::kDone;
+    return;
+  }
+  state_->task_done.wait(lock, [&] { return phase_ == Phase::kDone; });
+}
 
 void WorkerPool::ParallelFor(size_t n, size_t min_items,
                              const std::function<void(size_t)>& fn) {

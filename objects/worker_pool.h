@@ -10,14 +10,21 @@
 // process's pool (pthread_atfork), so the child never inherits that lock
 // held.
 //
-// Thread-safety: ParallelFor may be called from any thread; one job runs
-// on the helpers at a time, others run on their callers.
+// Start hands one job to a helper and returns at once, so that the caller
+// can work meanwhile (a commit does its bookkeeping while a helper waits
+// for fdatasync).  Joining a job that no helper has begun runs it on the
+// joining thread: with one core, or helpers busy, only the overlap is lost.
+//
+// Thread-safety: ParallelFor and Start may be called from any thread; one
+// ParallelFor job runs on the helpers at a time, others run on their
+// callers.
 
 #ifndef LARIX_OBJECTS_WORKER_POOL_H_
 #define LARIX_OBJECTS_WORKER_POOL_H_
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 
 namespace larix {
 
@@ -32,6 +39,12 @@ class WorkerPool {
   void ParallelFor(size_t n, size_t min_items,
                    const std::function<void(size_t)>& fn);
 
+  class Task;
+  // Queues fn for a helper; the returned Task must be joined (its
+  // destructor joins) before anything fn uses goes away.  fn must not
+  // throw.
+  std::unique_ptr<Task> Start(std::function<void()> fn);
+
   // Helper threads this process has (0 on a single core); for tests.
   size_t helpers();
 
@@ -41,6 +54,28 @@ class WorkerPool {
   struct State;
   WorkerPool() = default;
   State* state();  // the state of this process (fork starts a new one)
+};
+
+// A job queued by Start.
+class WorkerPool::Task {
+ public:
+  ~Task() { Join(); }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  // Returns once fn has run: here, if no helper has begun it, else on the
+  // helper that has.  Idempotent.
+  void Join();
+
+ private:
+  friend class WorkerPool;
+  enum class Phase { kQueued, kRunning, kDone };
+  Task(State* state, std::function<void()> fn)
+      : state_(state), fn_(std::move(fn)) {}
+
+  State* state_;
+  std::function<void()> fn_;
+  Phase phase_ = Phase::kQueued;  // guarded by the state's mutex
 };
 
 }  // namespace larix

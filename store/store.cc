@@ -326,9 +326,12 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   // a power loss can take to that window.  Atomicity never depends on it.
   int64_t now = NowMicros();
   bool sync = req.sync || now - last_sync_us_ > kGroupCommitWindowUs;
-  Status s = refs_.Commit(tx, &batch, WriteOptions{sync}, c.time_us);
+  // The new pages go into the cache while the sync runs: no reader can
+  // reach them before the ref moves, and a failed sync fails the store.
+  Status s = refs_.Commit(
+      tx, &batch, WriteOptions{sync, [&] { RememberPages(&fresh); }},
+      c.time_us);
   if (!s.ok()) return s;
-  RememberPages(&fresh);
   if (sync) last_sync_us_ = now;
   last_txn_ = c.txn;
   last_time_us_ = c.time_us;

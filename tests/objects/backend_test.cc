@@ -250,6 +250,40 @@ TEST_P(BackendTest, PuttingAnExistingObjectIsHarmless) {
   }
 }
 
+// WriteOptions::while_syncing runs exactly once per successful Apply:
+// for small and large batches (a large one's sync runs on a helper in the
+// pack backend), synced or not, and for batches with nothing new.
+TEST_P(BackendTest, WhileSyncingRunsOncePerApply) {
+  TestObject small = MakeObject(1, 300), large = MakeObject(2, 200 << 10);
+  int calls = 0;
+  bool was_written = false;
+  WriteOptions opts(true, [&] {
+    calls++;
+    // Nothing to check through the backend (the hook must not call it);
+    // the batch's bytes are written, so the object is there after Apply.
+    was_written = true;
+  });
+  for (bool sync : {true, false}) {
+    opts.sync = sync;
+    calls = 0;
+    for (const TestObject* o : {&small, &large}) {
+      WriteBatch batch;
+      batch.PutObject(o->id, o->stored);
+      batch.PutRecord("ref", o->id.ToHex());
+      ASSERT_TRUE(backend_->Apply(batch, opts).ok());
+    }
+    WriteBatch again;  // nothing new: both stored already
+    again.PutObject(large.id, large.stored);
+    ASSERT_TRUE(backend_->Apply(again, opts).ok());
+    ASSERT_TRUE(backend_->Apply(WriteBatch(), opts).ok());
+    EXPECT_EQ(calls, 4) << "sync=" << sync;
+  }
+  EXPECT_TRUE(was_written);
+  std::string stored;
+  ASSERT_TRUE(backend_->ReadObject(large.id, &stored).ok());
+  EXPECT_EQ(stored, large.stored);
+}
+
 TEST_P(BackendTest, PrefixLookupOddAndEvenDigits) {
   std::vector<TestObject> objects;
   std::vector<std::string> hexes;
@@ -953,10 +987,13 @@ TEST_P(OnDiskBackendTest, UnsyncedBatchesAreLostOnlyAsASuffix) {
   }
 }
 
-// The batch a crash sweep commits: two objects and three records.
-WriteBatch SweepBatch(int i, std::vector<TestObject>* objects) {
+// The batch a crash sweep commits: two objects and three records.  A
+// large batch (over 64 KiB) is synced on a helper thread by the pack
+// backend while it updates its index.
+WriteBatch SweepBatch(int i, std::vector<TestObject>* objects,
+                      bool large = false) {
   WriteBatch batch;
-  for (size_t size : {4096u, 300u}) {
+  for (size_t size : {large ? size_t{70000} : size_t{4096}, size_t{300}}) {
     TestObject o = MakeObject(i * 10 + size, size);
     batch.PutObject(o.id, o.stored);
     objects->push_back(o);
@@ -989,12 +1026,15 @@ TEST_P(OnDiskBackendTest, CrashSweepOverEveryWriteAndSyncPoint) {
        false, true, /*sticky=*/true},
   };
   constexpr int kBatches = 10;
+  for (bool large : {false, true}) {
   BackendOptions options;
-  options.pack_file_bytes = 12 << 10;  // rotate every ~2 batches
+  // Rotate every ~2 batches.
+  options.pack_file_bytes = large ? 150 << 10 : 12 << 10;
   for (const Variant& v : variants) {
     uint64_t n = 1;
     for (; n < 400; n++) {
-      SCOPED_TRACE(std::string(v.name) + " n=" + std::to_string(n));
+      SCOPED_TRACE(std::string(v.name) + (large ? " large" : "") +
+                   " n=" + std::to_string(n));
       // In memory: the sweep checks the backends' logic against the
       // durability model, and thousands of real fsyncs would only make it
       // slow.  The other power-loss tests run on the real filesystem.
@@ -1009,7 +1049,8 @@ TEST_P(OnDiskBackendTest, CrashSweepOverEveryWriteAndSyncPoint) {
       std::vector<TestObject> objects;
       int acked = 0;
       for (int i = 0; i < kBatches; i++) {
-        Status s = backend_->Apply(SweepBatch(i, &objects), WriteOptions{true});
+        Status s =
+            backend_->Apply(SweepBatch(i, &objects, large), WriteOptions{true});
         if (!s.ok()) {
           if (v.kind == FaultInjectionEnv::FaultKind::kNoSpace) {
             EXPECT_TRUE(s.IsFull()) << s.ToString();
@@ -1070,6 +1111,7 @@ TEST_P(OnDiskBackendTest, CrashSweepOverEveryWriteAndSyncPoint) {
       if (!fired) break;  // the sequence has fewer than n points: done
     }
     EXPECT_GT(n, 20u) << v.name << ": suspiciously few fault points";
+  }
   }
 }
 
@@ -1483,6 +1525,54 @@ TEST_F(PackBackendTest, WritesAreRefusedAfterAWriteErrorUntilReopen) {
   std::string stored;
   EXPECT_TRUE(backend_->ReadObject(a.id, &stored).IsNotFound());
   EXPECT_TRUE(backend_->ReadObject(b.id, &stored).ok());
+}
+
+// A large record's sync runs on a helper thread.  When it fails, Apply
+// fails, the record is not visible, the backend refuses writes until
+// reopened, and a power loss leaves the store as before the record.  The
+// caller's while_syncing ran (the write had succeeded).
+TEST_F(PackBackendTest, AFailedSyncOfALargeRecordFailsTheApply) {
+  FaultInjectionEnv& env = env_;
+  BackendOptions options = OpenWithFaultEnv();
+  TestObject before = MakeObject(1, 100);
+  ASSERT_TRUE(ApplyObjects(backend_.get(), {before}).ok());
+  TestObject big = MakeObject(2, 300 << 10);
+  WriteBatch batch;
+  batch.PutObject(big.id, big.stored);
+  batch.PutRecord("ref", "big");
+  int calls = 0;
+  // Point 1 is the record's write, point 2 its sync (no pre-fill: the
+  // record is too large for one).
+  env.FailNthFaultPoint(2, FaultInjectionEnv::FaultKind::kIOError);
+  Status s = backend_->Apply(batch, WriteOptions(true, [&] { calls++; }));
+  ASSERT_TRUE(env.fault_fired());
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_EQ(calls, 1);
+  std::string stored;
+  EXPECT_TRUE(backend_->ReadObject(big.id, &stored).IsNotFound());
+  EXPECT_TRUE(backend_->GetRecord("ref", &stored).IsNotFound());
+  EXPECT_FALSE(ApplyObjects(backend_.get(), {MakeObject(3, 100)}).ok());
+  // The same record with its write failing: the hook does not run.
+  env.SetFilesystemActive(false);
+  backend_.reset();
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  env.SetFilesystemActive(true);
+  env.ClearFault();
+  Open(options);
+  env.ResetState();
+  EXPECT_TRUE(backend_->ReadObject(big.id, &stored).IsNotFound());
+  ASSERT_TRUE(backend_->ReadObject(before.id, &stored).ok());
+  calls = 0;
+  env.FailNthFaultPoint(1, FaultInjectionEnv::FaultKind::kIOError);
+  s = backend_->Apply(batch, WriteOptions(true, [&] { calls++; }));
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(calls, 0);
+  env.ClearFault();
+  Open(options);
+  ASSERT_TRUE(backend_->Apply(batch, WriteOptions(true, [&] { calls++; })).ok());
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(backend_->ReadObject(big.id, &stored).ok());
+  EXPECT_EQ(stored, big.stored);
 }
 
 TEST_F(PackBackendTest, RotationAndCompactionKeepLiveObjects) {

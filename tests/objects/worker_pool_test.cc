@@ -1,6 +1,8 @@
 // Tests for objects/worker_pool.{h,cc}: every item runs exactly once,
 // concurrent callers all finish, and a forked child gets working helpers,
-// even when another thread was using the pool as it forked.
+// even when another thread was using the pool as it forked.  Started tasks
+// run exactly once, overlap their starter on a multi-core machine, and
+// run on the joining thread when no helper is free.
 
 #include "objects/worker_pool.h"
 
@@ -75,6 +77,77 @@ TEST(WorkerPoolTest, ConcurrentCallersAllFinish) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(WorkerPoolTest, StartedTasksRunExactlyOnceWhateverTheJoinOrder) {
+  for (int rep = 0; rep < 200; rep++) {
+    std::vector<std::atomic<int>> runs(5);
+    std::vector<std::unique_ptr<WorkerPool::Task>> tasks;
+    for (size_t i = 0; i < runs.size(); i++) {
+      tasks.push_back(WorkerPool::Shared().Start([&runs, i] { runs[i]++; }));
+    }
+    // Join in another order than started; join one twice; let the
+    // destructor join the rest.
+    tasks[3]->Join();
+    tasks[0]->Join();
+    tasks[3]->Join();
+    EXPECT_EQ(runs[3].load(), 1);
+    EXPECT_EQ(runs[0].load(), 1);
+    tasks.clear();
+    for (auto& r : runs) ASSERT_EQ(r.load(), 1) << "rep " << rep;
+  }
+}
+
+TEST(WorkerPoolTest, AStartedTaskOverlapsItsStarter) {
+  if (std::thread::hardware_concurrency() < 2) return;  // nothing to overlap
+  // The task waits for the starter, which waits for the task: both finish
+  // only if a helper runs the task while the starter goes on.
+  std::atomic<bool> starter_here{false}, task_here{false};
+  std::thread::id ran_on;
+  auto task = WorkerPool::Shared().Start([&] {
+    ran_on = std::this_thread::get_id();
+    task_here = true;
+    for (int spin = 0; !starter_here.load() && spin < 200000000; spin++) {
+    }
+  });
+  starter_here = true;
+  for (int spin = 0; !task_here.load() && spin < 200000000; spin++) {
+  }
+  task->Join();
+  EXPECT_TRUE(task_here.load());
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+}
+
+TEST(WorkerPoolTest, ATaskNoHelperBeganRunsOnTheJoiningThread) {
+  if (std::thread::hardware_concurrency() < 2) {
+    std::thread::id ran_on;
+    WorkerPool::Shared()
+        .Start([&] { ran_on = std::this_thread::get_id(); })
+        ->Join();
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    return;
+  }
+  // Keep every helper busy with a task that waits for a release, then
+  // start one more: joining it must run it here, not wait for a helper.
+  std::atomic<bool> release{false};
+  std::atomic<size_t> busy{0};
+  std::vector<std::unique_ptr<WorkerPool::Task>> blockers;
+  for (size_t i = 0; i < WorkerPool::Shared().helpers(); i++) {
+    blockers.push_back(WorkerPool::Shared().Start([&] {
+      busy++;
+      while (!release.load()) std::this_thread::yield();
+    }));
+  }
+  while (busy.load() < blockers.size()) std::this_thread::yield();
+  std::thread::id ran_on;
+  WorkerPool::Shared()
+      .Start([&] { ran_on = std::this_thread::get_id(); })
+      ->Join();
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  release = true;
+  blockers.clear();
+  // The helpers are free again: a ParallelFor still completes.
+  EXPECT_TRUE(EachItemOnce(100, 2));
 }
 
 TEST(WorkerPoolTest, AForkedChildHasWorkingHelpers) {

@@ -128,8 +128,19 @@ class WriteBatch {
 };
 
 struct WriteOptions {
+  WriteOptions() = default;
+  WriteOptions(bool sync, std::function<void()> while_syncing = {})
+      : sync(sync), while_syncing(std::move(while_syncing)) {}
+
   // Durable before Apply returns (fsync/fdatasync).  See invariant 2.
   bool sync = true;
+  // Work of the caller's to do while the batch becomes durable (a commit
+  // fills its caches): called once, after the batch is written or found to
+  // hold nothing new and before Apply returns, possibly while another
+  // thread waits for the sync.  Not called when Apply fails before then;
+  // when it was called, Apply can still fail (the sync).  It must not call
+  // into the backend.
+  std::function<void()> while_syncing;
 };
 
 // Iterates the records keyspace in key order over a consistent snapshot
