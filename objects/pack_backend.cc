@@ -90,6 +90,7 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -98,12 +99,14 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "larix/sys/backend.h"
 #include "objects/coding.h"
 #include "objects/crc32c.h"
+#include "objects/id_filter.h"
 #include "objects/leveldb_env.h"
 #include "objects/worker_pool.h"
 
@@ -618,6 +621,8 @@ class PackBackend : public Backend {
         pack_file_bytes_(std::max<uint64_t>(pack_file_bytes, 4096)) {}
 
   ~PackBackend() override {
+    ids_stop_ = true;  // a filter build stops at its next id
+    if (ids_builder_.joinable()) ids_builder_.join();
     // A checkpoint, so that the next open has nothing to replay.  Errors
     // are harmless: the journal is the truth, and open replays it.
     std::lock_guard lock(write_mu_);
@@ -721,6 +726,8 @@ class PackBackend : public Backend {
                       bool puts_are_new, Delta* d);
   void StageDelta(const Delta& d);
   void MergeDelta(Delta* d);
+  void StartIdFilterBuildLocked();
+  void BuildIdFilter(uint64_t expected_ids);
   Status FlushLocked(bool sync);
   Status SyncLocked();
   Status CheckpointLocked() {
@@ -771,6 +778,15 @@ class PackBackend : public Backend {
   leveldb::WriteBatch pending_batch_;  // overlay, as LevelDB operations
   size_t pending_ops_ = 0;
   Status sticky_;
+  // The ids the index may hold (objects/id_filter.h), so that Apply learns
+  // that a put is new without an index read.  Built from a scan of the
+  // index on a thread of its own: first at the first Apply with puts, and
+  // again when overfull.  Until the first is built, Apply reads the index.
+  std::unique_ptr<IdFilter> ids_;   // GUARDED_BY(write_mu_)
+  bool ids_building_ = false;       // GUARDED_BY(write_mu_)
+  std::vector<ObjectId> ids_backlog_;  // merged while building; ditto
+  std::thread ids_builder_;         // started and joined under write_mu_
+  std::atomic<bool> ids_stop_{false};
 
   mutable std::shared_mutex state_mu_;
   std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
@@ -1366,6 +1382,12 @@ void PackBackend::StageDelta(const Delta& d) {
 // section, so readers see all of the record or none of it (contract
 // invariant 1).
 void PackBackend::MergeDelta(Delta* d) {
+  for (const auto& [id, loc] : d->objects) {
+    if (!loc) continue;
+    if (ids_) ids_->Add(id);
+    if (ids_building_) ids_backlog_.push_back(id);
+  }
+  if (ids_ && ids_->Overfull()) StartIdFilterBuildLocked();
   std::unique_lock lock(state_mu_);
   for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
   for (auto& [key, value] : d->records) {
@@ -1420,6 +1442,37 @@ Status PackBackend::SyncLocked() {
   return Status::OK();
 }
 
+// Starts a build of a new id filter (see ids_).  The scan's snapshot is
+// taken after ids_building_ is set, so every id merged meanwhile is in the
+// scan or in the backlog, and the new filter misses none.
+void PackBackend::StartIdFilterBuildLocked() {
+  if (ids_building_ || ids_stop_) return;
+  if (ids_builder_.joinable()) ids_builder_.join();  // done: it cleared
+  uint64_t expected;                                 // ids_building_
+  {
+    std::shared_lock lock(state_mu_);
+    expected = objects_;
+  }
+  ids_building_ = true;
+  ids_builder_ = std::thread([this, expected] { BuildIdFilter(expected); });
+}
+
+void PackBackend::BuildIdFilter(uint64_t expected_ids) {
+  auto filter = std::make_unique<IdFilter>(expected_ids);
+  Status s = ScanObjects([&](const ObjectId& id, const Location&) {
+    filter->Add(id);
+    return !ids_stop_.load(std::memory_order_relaxed);
+  });
+  std::lock_guard lock(write_mu_);
+  ids_building_ = false;
+  std::vector<ObjectId> backlog = std::move(ids_backlog_);
+  ids_backlog_.clear();
+  // A failed scan leaves the old filter (or none: Apply reads the index).
+  if (!s.ok() || ids_stop_) return;
+  for (const ObjectId& id : backlog) filter->Add(id);
+  ids_ = std::move(filter);
+}
+
 Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
   std::lock_guard lock(write_mu_);
   if (!sticky_.ok()) return sticky_;
@@ -1432,8 +1485,15 @@ Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
   // contract: a put of an existing object is a no-op).
   std::vector<const WriteBatch::ObjectPut*> puts;
   std::unordered_set<ObjectId, ObjectIdHash> seen;
+  if (!ids_ && !ids_building_ && !batch.objects().empty()) {
+    StartIdFilterBuildLocked();
+  }
   for (const auto& put : batch.objects()) {
     if (!seen.insert(put.id).second) continue;
+    if (ids_ && !ids_->MayContain(put.id)) {  // surely new
+      puts.push_back(&put);
+      continue;
+    }
     Location loc;
     bool found;
     LARIX_RETURN_IF_ERROR(Lookup(put.id, &loc, &found));
@@ -1468,8 +1528,7 @@ Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
   leveldb::Status s = db_->Get(ObjectReadOpts(), ObjectKey(id), &value);
   *found = false;
   if (s.IsNotFound()) return Status::OK();
-  LARIX_RETURN_IF_ERROR(
-      FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_));
+  if (!s.ok()) return FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_);
   if (!DecodeLocation(value, loc)) {
     return Status::Corruption("object " + id.ToHex() +
                               ": damaged index entry in " + index_dir_);
@@ -1793,6 +1852,11 @@ Status PackBackend::GetStats(BackendStats* stats) {
     std::shared_lock lock(state_mu_);
     stats->objects = objects_;
     stats->stored_bytes = stored_bytes_;
+  }
+  {
+    std::lock_guard lock(write_mu_);
+    stats->id_filter_bytes = ids_ ? ids_->bytes() : 0;
+    stats->id_filter_ids = ids_ ? ids_->added() : 0;
   }
   stats->disk_bytes = 0;
   for (const std::string& d : {packs_dir_, index_dir_}) {

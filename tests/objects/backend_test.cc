@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +28,7 @@
 
 #include "larix/sys/backend.h"
 #include "objects/coding.h"
+#include "objects/id_filter.h"
 #include "objects/odb.h"
 #include "tests/support/fault_injection_env.h"
 
@@ -1573,6 +1575,73 @@ TEST_F(PackBackendTest, AFailedSyncOfALargeRecordFailsTheApply) {
   EXPECT_EQ(calls, 1);
   ASSERT_TRUE(backend_->ReadObject(big.id, &stored).ok());
   EXPECT_EQ(stored, big.stored);
+}
+
+// Polls until the pack backend's id filter holds at least `ids` ids.
+bool WaitForIdFilter(Backend* b, uint64_t ids) {
+  for (int i = 0; i < 2000; i++) {
+    BackendStats stats;
+    if (b->GetStats(&stats).ok() && stats.id_filter_ids >= ids &&
+        stats.id_filter_bytes > 0) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// Apply asks the id filter before the index whether a put is new.  It
+// must never call a stored object new (that would journal it again and
+// count it twice): not for ids written while the filter was being built,
+// nor after it grew past its size and was rebuilt, nor after a reopen.
+// A deleted id is still in the filter; putting it again stores it.
+TEST_F(PackBackendTest, TheIdFilterNeverCallsAStoredObjectNew) {
+  std::vector<TestObject> objects;
+  auto write = [&](int from, int to) {
+    WriteBatch batch;
+    for (int i = from; i < to; i++) {
+      objects.push_back(MakeObject(i, 40));
+      batch.PutObject(objects.back().id, objects.back().stored);
+    }
+    return backend_->Apply(batch, WriteOptions{false});
+  };
+  // 100K ids: the first filter (sized for 64K) overflows and is rebuilt,
+  // with writes going on during each build.
+  for (int i = 0; i < 100000; i += 1000) ASSERT_TRUE(write(i, i + 1000).ok());
+  ASSERT_TRUE(WaitForIdFilter(backend_.get(), 100000));
+  BackendStats stats;
+  ASSERT_TRUE(backend_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.objects, 100000u);
+  EXPECT_GE(stats.id_filter_bytes * 8, 100000u * IdFilter::kBitsPerId);
+  auto put_all_again = [&] {
+    for (size_t i = 0; i < objects.size(); i += 5000) {
+      WriteBatch batch;
+      for (size_t j = i; j < std::min(objects.size(), i + 5000); j++) {
+        batch.PutObject(objects[j].id, objects[j].stored);
+      }
+      ASSERT_TRUE(backend_->Apply(batch, WriteOptions{false}).ok());
+    }
+  };
+  put_all_again();
+  ASSERT_TRUE(backend_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.objects, 100000u);
+  // Deleted, then put again: stored again.
+  WriteBatch del;
+  del.DeleteObject(objects[5].id);
+  ASSERT_TRUE(backend_->Apply(del, WriteOptions{true}).ok());
+  std::string stored;
+  EXPECT_TRUE(backend_->ReadObject(objects[5].id, &stored).IsNotFound());
+  ASSERT_TRUE(ApplyObjects(backend_.get(), {objects[5]}).ok());
+  ASSERT_TRUE(backend_->ReadObject(objects[5].id, &stored).ok());
+  EXPECT_EQ(stored, objects[5].stored);
+  // A reopened backend builds its filter from the index, while new
+  // objects are written.
+  Open();
+  ASSERT_TRUE(write(200000, 201000).ok());
+  ASSERT_TRUE(WaitForIdFilter(backend_.get(), 101000));
+  put_all_again();
+  ASSERT_TRUE(backend_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.objects, 101000u);
 }
 
 TEST_F(PackBackendTest, RotationAndCompactionKeepLiveObjects) {

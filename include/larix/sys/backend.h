@@ -164,6 +164,10 @@ struct BackendStats {
   uint64_t objects = 0;        // number of live objects (may be approximate)
   uint64_t stored_bytes = 0;   // bytes of stored object bodies
   uint64_t disk_bytes = 0;     // bytes used on disk, all files
+  // Memory of an in-memory filter of stored ids (pack backend), and how
+  // many ids it holds; 0 while none is built.
+  uint64_t id_filter_bytes = 0;
+  uint64_t id_filter_ids = 0;
 };
 
 class Backend {
