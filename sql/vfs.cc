@@ -85,6 +85,17 @@ constexpr int kCounterOffset = 24;  // file change counter, big-endian u32
 constexpr int kCookieOffset = 40;   // schema cookie, big-endian u32
 constexpr int kVersionValidFor = 92;
 
+// Whether two versions of page 1 (of one size, at least 100 bytes) differ
+// at most in the change counter and the version-valid-for number.
+bool SameButCounters(std::string_view a, std::string_view b) {
+  auto same = [&](size_t from, size_t to) {
+    return memcmp(a.data() + from, b.data() + from, to - from) == 0;
+  };
+  return a.size() == b.size() && same(0, kCounterOffset) &&
+         same(kCounterOffset + 4, kVersionValidFor) &&
+         same(kVersionValidFor + 4, a.size());
+}
+
 sqlite3_vfs* DefaultVfs() {
   static sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
   return vfs;
@@ -826,6 +837,7 @@ int BranchFile::Commit() {
   req.base_tree = ReadTree();
   bool content_changed = spilled_ && spill_tree_ != snap_.tree;
   bool page1_dirty = false;
+  ObjectId page1_base;  // the stored page 1, if only its counters changed
   // The versions the commit replaces, to demote in the object cache once
   // it has committed: they are dead on this branch.
   std::vector<ObjectId> replaced;
@@ -859,16 +871,11 @@ int BranchFile::Commit() {
         Result<Odb::Object> obj = store->odb()->Read(*base);
         if (obj.ok()) {
           Result<std::string_view> b = DecodePage(**obj);
-          if (b.ok() && b->size() == bytes.size()) {
-            std::string x(*b), y(bytes);
-            memset(x.data() + kCounterOffset, 0, 4);
-            memset(y.data() + kCounterOffset, 0, 4);
-            memset(x.data() + kVersionValidFor, 0, 4);
-            memset(y.data() + kVersionValidFor, 0, 4);
-            if (x == y) {
-              page1_dirty = true;
-              continue;
-            }
+          if (b.ok() && b->size() == bytes.size() &&
+              SameButCounters(*b, bytes)) {
+            page1_dirty = true;
+            page1_base = *base;
+            continue;
           }
         }
       }
@@ -894,7 +901,9 @@ int BranchFile::Commit() {
         req.pages[i].pgno == 0 ? *sources[i] : std::move(*sources[i]);
   }
   if (page1_dirty) {
-    req.pages.insert(req.pages.begin(), {0, dirty_[0], ObjectId()});
+    // Stored as a delta against the version it replaces, like any page.
+    req.pages.insert(req.pages.begin(), {0, dirty_[0], ObjectId(), page1_base});
+    replaced.push_back(page1_base);
   }
   req.author = author_;
   req.message = message_;

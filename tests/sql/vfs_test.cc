@@ -68,6 +68,29 @@ TEST_F(VfsTest, EachTransactionIsOneCommit) {
   EXPECT_EQ(CommitCount(), base + 3);
 }
 
+// Page 1 changes in every commit (its change counter).  When that is its
+// only change it is stored, like every other changed page, as a delta
+// against the version it replaces, not whole.
+TEST_F(VfsTest, PageOneWithOnlyANewCounterIsStoredAsADelta) {
+  Exec(db_, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+  Exec(db_, "INSERT INTO t VALUES (1, 'one')");
+  auto tree = [&] {
+    ObjectId head = *store()->refs()->Resolve(BranchRef("main"));
+    return (*store()->commits()->Load(head))->tree;
+  };
+  const ObjectId before = *store()->trees()->Get(tree(), 0);
+  Exec(db_, "UPDATE t SET b = 'uno' WHERE a = 1");
+  const ObjectId after = *store()->trees()->Get(tree(), 0);
+  ASSERT_NE(before, after);  // the counter moved
+  std::string stored;
+  ASSERT_TRUE(store()->backend()->ReadObject(after, &stored).ok());
+  ObjectId base;
+  ASSERT_TRUE(StoredDeltaBase(stored, &base)) << "page 1 stored whole";
+  EXPECT_EQ(base, before);
+  EXPECT_LT(stored.size(), 100u);
+  EXPECT_EQ(Scalar(db_, "SELECT b FROM t"), "uno");
+}
+
 TEST_F(VfsTest, RollbackAndSavepointsWriteNothing) {
   Exec(db_, "CREATE TABLE t(a)");
   size_t base = CommitCount();
