@@ -21,7 +21,7 @@ std::string SqlValueExpr(const Value& v) {
   switch (v.kind) {
     case Value::Kind::kParameter:
       if (!v.text.empty() && v.text[0] != '?') return v.text;  // :name etc.
-      return "?" + std::to_string(v.parameter);
+      return std::string("?").append(std::to_string(v.parameter));
     case Value::Kind::kInteger:
     case Value::Kind::kFloat:
       return v.text;

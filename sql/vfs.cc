@@ -242,10 +242,12 @@ class BranchFile {
   Status Spill(bool all);
   // The id of page `pgno` in ReadTree(), through id_memo_.
   Result<ObjectId> StoredPageId(uint32_t pgno);
-  // After this file's commit of `req` made `tree`: the memo stays valid
-  // for every page the commit did not write, so it moves to `tree`
+  // After this file's commit of `req` made `tree` (`ids`: the pages' ids,
+  // CommitResult::page_ids): the memo stays valid for every page the
+  // commit did not write and learns those it did, so it moves to `tree`
   // instead of starting over (if it was of the commit's base tree).
-  void CarryIdMemo(const CommitRequest& req, const ObjectId& tree);
+  void CarryIdMemo(const CommitRequest& req, const std::vector<ObjectId>& ids,
+                   const ObjectId& tree);
   // A write transaction that changed no content writes no commit, yet
   // SQLite bumped the change counter (and maybe the schema cookie) in its
   // page 1 and believes the file now says so.  The presentation offsets
@@ -597,14 +599,17 @@ void BranchFile::AbsorbUnstoredHeader() {
   seen_cookie_ = info_->stored_cookie + cookie_offset_;
 }
 
-void BranchFile::CarryIdMemo(const CommitRequest& req, const ObjectId& tree) {
+void BranchFile::CarryIdMemo(const CommitRequest& req,
+                             const std::vector<ObjectId>& ids,
+                             const ObjectId& tree) {
   if (id_memo_.empty() || id_memo_tree_ != req.base_tree) return;
-  for (const PageWrite& p : req.pages) {
-    IdMemoEntry& e = id_memo_[p.pgno & (id_memo_.size() - 1)];
-    if (!p.id.IsNull()) {
-      e = IdMemoEntry{id_memo_gen_, p.pgno, p.id};
-    } else if (e.pgno == p.pgno) {
-      e.gen = 0;  // written, but its id was computed in the store
+  for (size_t i = 0; i < req.pages.size(); i++) {
+    const uint32_t pgno = req.pages[i].pgno;
+    IdMemoEntry& e = id_memo_[pgno & (id_memo_.size() - 1)];
+    if (i < ids.size() && !ids[i].IsNull()) {
+      e = IdMemoEntry{id_memo_gen_, pgno, ids[i]};
+    } else if (e.pgno == pgno) {
+      e.gen = 0;  // written, id unknown
     }
   }
   if (req.truncate_to) {
@@ -849,53 +854,34 @@ int BranchFile::Commit() {
   req.expected_head = snap_.commit;
   req.base_tree = ReadTree();
   bool content_changed = spilled_ && spill_tree_ != snap_.tree;
-  bool page1_dirty = false;
-  ObjectId page1_base;  // the stored page 1, if only its counters changed
-  // The versions the commit replaces, to demote in the object cache once
-  // it has committed: they are dead on this branch.
-  std::vector<ObjectId> replaced;
   std::vector<std::string*> sources;  // the overlay's bytes of req.pages
-  // The pages that may replace a stored version are hashed first (on the
-  // worker pool when there are many) to find those written back unchanged.
-  const uint32_t stored_limit = std::min(new_count, ReadPages());
-  std::vector<std::string_view> to_hash;
-  for (auto it = dirty_.begin(); it != dirty_.end() && it->first < stored_limit;
-       ++it) {
-    to_hash.push_back(it->second);
-  }
-  std::vector<ObjectId> hashes(to_hash.size());
-  store->odb()->IdsOfPages(to_hash.data(), to_hash.size(), hashes.data());
-  size_t hashed = 0;
+  // Every dirty page goes to the store, which hashes it (on the worker
+  // pool, with the rest of the staging) and skips those written back
+  // unchanged.  Page 1 is compared here: a new change counter alone is
+  // not a change of content (PageWrite::incidental).
   for (auto& [pgno, bytes] : dirty_) {
     if (pgno >= new_count) continue;
-    ObjectId id;       // of the page object, once hashed
     ObjectId base_id;  // of the version in the snapshot, if any
+    bool incidental = false;
     if (pgno < ReadPages()) {
       Result<ObjectId> base = StoredPageId(pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
       base_id = *base;
-      id = hashes[hashed++];
-      if (!base->IsNull() && *base == id) {
-        continue;  // written back unchanged
-      }
       if (pgno == 0 && !base->IsNull()) {
-        // Page 1 whose only change is the change counter (and the
-        // version-valid-for number) is not a change of content.
         Result<Odb::Object> obj = store->odb()->Read(*base);
         if (obj.ok()) {
           Result<std::string_view> b = DecodePage(**obj);
           if (b.ok() && b->size() == bytes.size() &&
               SameButCounters(*b, bytes)) {
-            page1_dirty = true;
-            page1_base = *base;
-            continue;
+            if (*b == bytes) continue;  // written back unchanged
+            incidental = true;
           }
         }
       }
     }
-    content_changed = true;
-    if (!base_id.IsNull()) replaced.push_back(base_id);
-    req.pages.push_back({pgno, std::string(), id, base_id});
+    if (!incidental) content_changed = true;  // perhaps: the store tells
+    req.pages.push_back({pgno, std::string(), ObjectId(), base_id});
+    req.pages.back().incidental = incidental;
     sources.push_back(&bytes);
   }
   if (new_count < ReadPages()) {
@@ -912,11 +898,6 @@ int BranchFile::Commit() {
   for (size_t i = 0; i < sources.size(); i++) {
     req.pages[i].bytes =
         req.pages[i].pgno == 0 ? *sources[i] : std::move(*sources[i]);
-  }
-  if (page1_dirty) {
-    // Stored as a delta against the version it replaces, like any page.
-    req.pages.insert(req.pages.begin(), {0, dirty_[0], ObjectId(), page1_base});
-    replaced.push_back(page1_base);
   }
   req.author = author_;
   req.message = message_;
@@ -941,8 +922,15 @@ int BranchFile::Commit() {
     AbsorbUnstoredHeader();
     return SQLITE_OK;
   }
-  for (const ObjectId& id : replaced) store->odb()->Demote(id);
-  CarryIdMemo(req, res->tree);
+  // The versions the commit replaced are dead on this branch: they make
+  // room in the object cache first.
+  for (size_t i = 0; i < req.pages.size(); i++) {
+    const ObjectId& base = req.pages[i].base;
+    if (!base.IsNull() && res->page_ids[i] != base) {
+      store->odb()->Demote(base);
+    }
+  }
+  CarryIdMemo(req, res->page_ids, res->tree);
 
   author_.clear();
   message_.clear();

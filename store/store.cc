@@ -188,33 +188,36 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
 void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
                            size_t begin, size_t end, int zstd_level,
                            std::vector<std::pair<uint32_t, ObjectId>>* sets,
+                           std::vector<ObjectId>* ids, size_t* changed,
                            FreshPages* fresh) {
-  // Encoding, hashing and compressing are the CPU-bound part of a large
-  // commit: they run on the worker pool, adding to the batch does not.
+  // Hashing, encoding and compressing are the CPU-bound part of a commit:
+  // they run on the worker pool, as one job, adding to the batch does not.
   // Pages come in groups, so that those the caller did not hash are
   // hashed several at a time (Odb::IdsOfPages).
   constexpr size_t kGroup = Odb::kPageHashBatch;
   const size_t n = end - begin;
-  std::vector<Odb::Prepared> prepared(n);
+  std::vector<Odb::Prepared> prepared(n);  // no canonical: unchanged
   WorkerPool::Shared().ParallelFor(
       (n + kGroup - 1) / kGroup, kParallelMinPages / kGroup, [&](size_t g) {
         const size_t from = g * kGroup, count = std::min(kGroup, n - from);
-        ObjectId ids[kGroup];
+        ObjectId page_ids[kGroup];
         std::string_view unhashed[kGroup];
         size_t where[kGroup], u = 0;
         for (size_t k = 0; k < count; k++) {
           const PageWrite& page = req.pages[begin + from + k];
-          ids[k] = page.id;
-          if (ids[k].IsNull()) {
+          page_ids[k] = page.id;
+          if (page_ids[k].IsNull()) {
             unhashed[u] = page.bytes;
             where[u++] = k;
           }
         }
         ObjectId got[kGroup];
         odb_.IdsOfPages(unhashed, u, got);
-        for (size_t j = 0; j < u; j++) ids[where[j]] = got[j];
+        for (size_t j = 0; j < u; j++) page_ids[where[j]] = got[j];
         for (size_t k = 0; k < count; k++) {
           const PageWrite& page = req.pages[begin + from + k];
+          (*ids)[begin + from + k] = page_ids[k];
+          if (page_ids[k] == page.base) continue;  // written back unchanged
           // The version this page replaces is a delta base only while it
           // is cached: the commit path never reads the backend for one.
           Odb::Base base;  // Prepare ignores one without canonical bytes
@@ -224,12 +227,15 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
           }
           prepared[from + k] = odb_.Prepare(
               std::make_shared<const std::string>(EncodePage(page.bytes)),
-              ids[k], zstd_level, &base);
+              page_ids[k], zstd_level, &base);
         }
       });
   for (size_t k = 0; k < prepared.size(); k++) {
     Odb::Prepared& p = prepared[k];
-    sets->emplace_back(req.pages[begin + k].pgno, p.id);
+    if (!p.canonical) continue;
+    const PageWrite& page = req.pages[begin + k];
+    if (!page.incidental) ++*changed;
+    sets->emplace_back(page.pgno, p.id);
     if (fresh->bytes + p.canonical->size() <= odb_.cache_capacity() / 2) {
       fresh->bytes += p.canonical->size();
       fresh->pages.push_back({p.id, p.canonical, p.depth});
@@ -258,6 +264,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   // garbage, never a partial commit.
   ObjectId root = req.base_tree;
   FreshPages fresh;
+  std::vector<ObjectId> page_ids(req.tree ? 0 : req.pages.size());
+  size_t changed = 0;  // pages staged that are not incidental
   const int zstd_level = req.pages.size() <= kSmallCommitPages
                              ? kSmallCommitZstdLevel
                              : odb_.zstd_level();
@@ -271,7 +279,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;
     sets.clear();
-    StagePages(&chunk, req, i, end, zstd_level, &sets, &fresh);
+    StagePages(&chunk, req, i, end, zstd_level, &sets, &page_ids, &changed,
+               &fresh);
     i = end;
     std::sort(sets.begin(), sets.end());
     LARIX_ASSIGN_OR_RETURN(root,
@@ -286,7 +295,15 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     chunk_pin = std::move(pin);
   }
   sets.clear();
-  StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &fresh);
+  StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &page_ids,
+             &changed, &fresh);
+  if (req.unchanged_if_tree && *req.unchanged_if_tree == req.base_tree &&
+      changed == 0 && !req.truncate_to && !req.tree &&
+      req.extra_parents.empty()) {
+    // Nothing but pages written back as they were (and page 1's counter).
+    return CommitResult{req.expected_head, req.base_tree, 0, 0,
+                        std::move(page_ids)};
+  }
   std::sort(sets.begin(), sets.end());
   ObjectId tree;
   if (req.tree) {
@@ -298,7 +315,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
 
   if (req.unchanged_if_tree && *req.unchanged_if_tree == tree &&
       req.extra_parents.empty()) {
-    return CommitResult{req.expected_head, tree, 0};
+    return CommitResult{req.expected_head, tree, 0, 0, std::move(page_ids)};
   }
   std::lock_guard lock(commit_mu_);
   Commit c;
@@ -336,7 +353,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   last_txn_ = c.txn;
   last_time_us_ = c.time_us;
   uint64_t version = ++ref_version_;
-  return CommitResult{commit_id, tree, c.txn, version};
+  return CommitResult{commit_id, tree, c.txn, version, std::move(page_ids)};
 }
 
 Status StoreImpl::UpdateRefs(const RefTransaction& tx,

@@ -58,13 +58,16 @@ class StoreImpl {
     size_t bytes = 0;
   };
   // Stages req.pages[begin, end) as page objects, compressed (if at all)
-  // at `zstd_level`, on the worker pool when there are many; uses a
-  // page's id when the caller computed it, and its base (the version it
-  // replaces), when that is cached, to store it as a delta.  Appends (pgno, id) to *sets
-  // and adds pages to `fresh` while that has room.
+  // at `zstd_level`, on the worker pool when there are many: hashes those
+  // the caller did not, skips those whose id is their base's (written back
+  // unchanged), and stores a page as a delta against its base when that is
+  // cached.  Sets ids[i] for each page i, appends (pgno, id) of the pages
+  // staged to *sets, counts in *changed the staged ones that are not
+  // incidental, and adds pages to `fresh` while that has room.
   void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
                   size_t end, int zstd_level,
                   std::vector<std::pair<uint32_t, ObjectId>>* sets,
+                  std::vector<ObjectId>* ids, size_t* changed,
                   FreshPages* fresh);
   void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);

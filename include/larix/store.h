@@ -89,9 +89,15 @@ struct PageWrite {
   // (saves hashing the page twice); null: computed here.
   ObjectId id;
   // The id of the page object this write replaces (the page's version in
-  // the base tree), or null.  If it is in the object cache, the page may be
-  // stored as a delta against it (docs/decisions/0007-page-deltas.md).
+  // the base tree), or null.  A page whose id turns out to be its base's
+  // was written back unchanged and is skipped.  If the base is in the
+  // object cache, the page may be stored as a delta against it
+  // (docs/decisions/0007-page-deltas.md).
   ObjectId base;
+  // Set for page 1 when SQLite changed nothing in it but its change
+  // counter: it is stored if another page of the request changes, and
+  // otherwise the request changes nothing (see CommitRequest).
+  bool incidental = false;
 };
 
 struct CommitRequest {
@@ -109,7 +115,9 @@ struct CommitRequest {
   std::vector<std::string> delete_refs;
   // Set: if the new tree equals this one, nothing is written and the
   // result's commit is expected_head with txn 0 (SQLite's rollback of a
-  // transaction that had spilled pages ends with a sync, too).
+  // transaction that had spilled pages ends with a sync, too).  The same
+  // when base_tree is this tree, nothing is truncated, and every page is
+  // unchanged or incidental.
   std::optional<ObjectId> unchanged_if_tree;
   std::string author;
   std::string message;
@@ -121,6 +129,9 @@ struct CommitResult {
   ObjectId tree;
   uint64_t txn = 0;
   uint64_t ref_version = 0;  // ref_version() right after this commit
+  // The id of each of the request's pages, in its order (an unchanged
+  // page's is its base); empty when the request gave a tree.
+  std::vector<ObjectId> page_ids;
 };
 
 struct GcOptions {
