@@ -170,14 +170,13 @@ struct JournalPos {
   bool operator==(const JournalPos&) const = default;
 };
 
-std::string EncodeLocation(const Location& loc) {
-  std::string v;
-  coding::PutFixed32(&v, loc.pack);
-  coding::PutFixed64(&v, loc.offset);
-  coding::PutFixed32(&v, loc.length);
-  if (!loc.base.IsNull()) v.append(loc.base.AsBytes());
-  return v;
+void AppendLocation(std::string* v, const Location& loc) {
+  coding::PutFixed32(v, loc.pack);
+  coding::PutFixed64(v, loc.offset);
+  coding::PutFixed32(v, loc.length);
+  if (!loc.base.IsNull()) v->append(loc.base.AsBytes());
 }
+
 
 bool DecodeLocation(std::string_view in, Location* loc) {
   if (!coding::GetFixed32(&in, &loc->pack) ||
@@ -197,12 +196,6 @@ std::string EncodePos(const JournalPos& pos) {
   coding::PutFixed32(&v, pos.pack);
   coding::PutFixed64(&v, pos.offset);
   return v;
-}
-
-std::string ObjectKey(const ObjectId& id) {
-  std::string key(1, kObjectPrefix);
-  key.append(id.AsBytes());
-  return key;
 }
 
 std::string RecordKey(std::string_view key) {
@@ -672,7 +665,8 @@ class PackBackend : public Backend {
   // The effects of one journal record on the index, computed before they
   // are merged into the overlay.
   struct Delta {
-    std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash> objects;
+    // Each id once, in the order of its first change (its last wins).
+    std::vector<std::pair<ObjectId, std::optional<Location>>> objects;
     std::vector<std::pair<std::string, std::optional<std::string>>> records;
     int64_t objects_delta = 0;
     int64_t bytes_delta = 0;
@@ -772,6 +766,7 @@ class PackBackend : public Backend {
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
   uint64_t unflushed_bytes_ = 0;  // journal bytes since the last flush
   std::string record_buf_;        // GUARDED_BY(write_mu_), reused
+  std::string scratch_key_, scratch_value_;  // StageDelta's; ditto
   std::set<uint32_t> packs_;                     // GUARDED_BY(write_mu_)
   JournalPos journal_end_;  // end of the last appended/replayed record
   JournalPos applied_;      // "mjournal" as last written to LevelDB
@@ -1319,15 +1314,31 @@ Status PackBackend::WriteRecordLocked(
 // LevelDB), in the order puts, deletes, record ops.
 Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
                                  bool puts_are_new, Delta* d) {
+  // Where each id is in d->objects: needed only when an id can come up
+  // twice (a commit's puts are distinct and it deletes nothing).
+  const bool may_repeat = !puts_are_new || !rec.deletes.empty();
+  std::unordered_map<ObjectId, size_t, ObjectIdHash> where;
   auto current = [&](const ObjectId& id, Location* loc, bool* found) {
-    auto it = d->objects.find(id);
-    if (it != d->objects.end()) {
-      *found = it->second.has_value();
-      if (*found) *loc = *it->second;
+    auto it = where.find(id);
+    if (it != where.end()) {
+      const auto& entry = d->objects[it->second].second;
+      *found = entry.has_value();
+      if (*found) *loc = *entry;
       return Status::OK();
     }
     return Lookup(id, loc, found);
   };
+  auto set = [&](const ObjectId& id, std::optional<Location> loc) {
+    if (may_repeat) {
+      auto [it, added] = where.try_emplace(id, d->objects.size());
+      if (!added) {
+        d->objects[it->second].second = loc;
+        return;
+      }
+    }
+    d->objects.emplace_back(id, loc);
+  };
+  d->objects.reserve(rec.puts.size() + rec.deletes.size());
   for (const auto& put : rec.puts) {
     Location old;
     bool found = false;
@@ -1338,7 +1349,7 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
       d->objects_delta++;
       d->bytes_delta += put.length;
     }
-    d->objects[put.id] = Location{pack, put.offset, put.length, put.base};
+    set(put.id, Location{pack, put.offset, put.length, put.base});
   }
   for (const ObjectId& id : rec.deletes) {
     Location old;
@@ -1347,7 +1358,7 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
     if (!found) continue;
     d->objects_delta--;
     d->bytes_delta -= old.length;
-    d->objects[id] = std::nullopt;
+    set(id, std::nullopt);
   }
   for (const auto& op : rec.ops) {
     std::optional<std::string> value;
@@ -1361,11 +1372,17 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
 // only the writer sees).  A record whose sync then fails leaves them
 // there, but nothing flushes once the backend has failed (sticky_).
 void PackBackend::StageDelta(const Delta& d) {
+  std::string& key = scratch_key_;  // reused: no allocation per object
+  std::string& value = scratch_value_;
   for (const auto& [id, loc] : d.objects) {
+    key.assign(1, kObjectPrefix);
+    key.append(id.AsBytes());
     if (loc) {
-      pending_batch_.Put(ObjectKey(id), EncodeLocation(*loc));
+      value.clear();
+      AppendLocation(&value, *loc);
+      pending_batch_.Put(key, value);
     } else {
-      pending_batch_.Delete(ObjectKey(id));
+      pending_batch_.Delete(key);
     }
   }
   for (const auto& [key, value] : d.records) {
@@ -1524,8 +1541,12 @@ Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
       return Status::OK();
     }
   }
+  char key[1 + ObjectId::kSize];
+  key[0] = kObjectPrefix;
+  memcpy(key + 1, id.data(), ObjectId::kSize);
   std::string value;
-  leveldb::Status s = db_->Get(ObjectReadOpts(), ObjectKey(id), &value);
+  leveldb::Status s =
+      db_->Get(ObjectReadOpts(), leveldb::Slice(key, sizeof(key)), &value);
   *found = false;
   if (s.IsNotFound()) return Status::OK();
   if (!s.ok()) return FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_);

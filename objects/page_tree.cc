@@ -396,6 +396,8 @@ Result<ObjectId> PageTree::Update(
   PageTreeNode node;
   node.level = static_cast<uint8_t>(level);
   node.fanout_bits = static_cast<uint8_t>(bits_);
+  node.children.reserve(static_cast<size_t>(std::count_if(
+      kids.begin(), kids.end(), [](const ObjectId& k) { return !k.IsNull(); })));
   for (uint32_t i = 0; i < fanout_; i++) {
     if (kids[i].IsNull()) continue;
     node.bitmap[i >> 6] |= uint64_t{1} << (i & 63);
