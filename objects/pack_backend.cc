@@ -177,7 +177,6 @@ void AppendLocation(std::string* v, const Location& loc) {
   if (!loc.base.IsNull()) v->append(loc.base.AsBytes());
 }
 
-
 bool DecodeLocation(std::string_view in, Location* loc) {
   if (!coding::GetFixed32(&in, &loc->pack) ||
       !coding::GetFixed64(&in, &loc->offset) ||
@@ -1549,7 +1548,9 @@ Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
       db_->Get(ObjectReadOpts(), leveldb::Slice(key, sizeof(key)), &value);
   *found = false;
   if (s.IsNotFound()) return Status::OK();
-  if (!s.ok()) return FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_);
+  if (!s.ok()) {
+    return FromLevelDb(s, "object " + id.ToHex() + " in " + index_dir_);
+  }
   if (!DecodeLocation(value, loc)) {
     return Status::Corruption("object " + id.ToHex() +
                               ": damaged index entry in " + index_dir_);

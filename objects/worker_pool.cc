@@ -44,10 +44,9 @@ struct WorkerPool::State {
     return ran;
   }
 
-  // Runs the oldest queued task; `lock` (on mu) is held on entry and exit.
-  void RunTask(std::unique_lock<std::mutex>& lock) {
-    Task* t = tasks.front();
-    tasks.pop_front();
+  // Runs `t`, which its caller has just taken out of `tasks`; `lock` (on
+  // mu) is held on entry and exit, not while the task runs.
+  void RunTask(Task* t, std::unique_lock<std::mutex>& lock) {
     t->phase_ = Task::Phase::kRunning;
     lock.unlock();
     t->fn_();
@@ -62,7 +61,9 @@ struct WorkerPool::State {
     while (true) {
       wake.wait(lock, [&] { return generation != seen || !tasks.empty(); });
       if (!tasks.empty()) {
-        RunTask(lock);
+        Task* t = tasks.front();
+        tasks.pop_front();
+        RunTask(t, lock);
         continue;
       }
       seen = generation;
@@ -140,15 +141,11 @@ std::unique_ptr<WorkerPool::Task> WorkerPool::Start(std::function<void()> fn) {
 
 void WorkerPool::Task::Join() {
   std::unique_lock lock(state_->mu);
-  if (phase_ == Phase::kQueued) {
+  if (phase_ == Phase::kQueued) {  // no helper has it: run it here
     auto& q = state_->tasks;
     auto it = std::find(q.begin(), q.end(), this);
     if (it != q.end()) q.erase(it);
-    phase_ = Phase::kRunning;
-    lock.unlock();
-    fn_();
-    lock.lock();
-    phase_ = Phase::kDone;
+    state_->RunTask(this, lock);
     return;
   }
   state_->task_done.wait(lock, [&] { return phase_ == Phase::kDone; });

@@ -68,6 +68,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -603,14 +604,11 @@ void BranchFile::CarryIdMemo(const CommitRequest& req,
                              const std::vector<ObjectId>& ids,
                              const ObjectId& tree) {
   if (id_memo_.empty() || id_memo_tree_ != req.base_tree) return;
+  assert(ids.size() == req.pages.size());
   for (size_t i = 0; i < req.pages.size(); i++) {
     const uint32_t pgno = req.pages[i].pgno;
-    IdMemoEntry& e = id_memo_[pgno & (id_memo_.size() - 1)];
-    if (i < ids.size() && !ids[i].IsNull()) {
-      e = IdMemoEntry{id_memo_gen_, pgno, ids[i]};
-    } else if (e.pgno == pgno) {
-      e.gen = 0;  // written, id unknown
-    }
+    id_memo_[pgno & (id_memo_.size() - 1)] =
+        IdMemoEntry{id_memo_gen_, pgno, ids[i]};
   }
   if (req.truncate_to) {
     for (IdMemoEntry& e : id_memo_) {

@@ -252,6 +252,15 @@ TEST(OdbDeltaTest, ApplyRejectsMalformedPatches) {
   EXPECT_FALSE(Odb::ApplyDelta(base, std::string(1, '\x80'), &out));  // varint
 }
 
+// Stores `page` whole and caches it in `odb`, as a delta base.
+ObjectId StoreWhole(Odb* odb, Backend* backend, const std::string& page) {
+  WriteBatch batch;
+  ObjectId id = odb->Stage(&batch, EncodePage(page));
+  EXPECT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
+  odb->Remember(id, std::make_shared<const std::string>(EncodePage(page)));
+  return id;
+}
+
 // Stages `page` as a delta on `base` (cached in `odb`) and applies it.
 Odb::Prepared StageOn(Odb* odb, Backend* backend, const std::string& page,
                       const ObjectId& base_id) {
@@ -273,10 +282,7 @@ TEST(OdbDeltaTest, AnEditedPageIsStoredAsADeltaAndReadsBackCold) {
   auto backend = NewMemoryBackend();
   Odb writer(backend.get(), OdbOptions{});
   std::string v0 = DigitPage(5);
-  WriteBatch batch;
-  ObjectId id0 = writer.Stage(&batch, EncodePage(v0));
-  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
-  writer.Remember(id0, std::make_shared<const std::string>(EncodePage(v0)));
+  ObjectId id0 = StoreWhole(&writer, backend.get(), v0);
 
   std::string v1 = Edited(v0, 2);
   Odb::Prepared p = StageOn(&writer, backend.get(), v1, id0);
@@ -301,10 +307,7 @@ TEST(OdbDeltaTest, ChainsStopAtTheMaximumDepthAndReadBack) {
   auto backend = NewMemoryBackend();
   Odb writer(backend.get(), OdbOptions{});
   std::string page = DigitPage(9);
-  WriteBatch batch;
-  ObjectId id = writer.Stage(&batch, EncodePage(page));
-  ASSERT_TRUE(backend->Apply(batch, WriteOptions{true}).ok());
-  writer.Remember(id, std::make_shared<const std::string>(EncodePage(page)));
+  ObjectId id = StoreWhole(&writer, backend.get(), page);
   std::vector<std::pair<ObjectId, std::string>> versions;
   for (int v = 1; v <= 2 * Odb::kMaxDeltaDepth + 3; v++) {
     page = Edited(page, 100 + v);
