@@ -11,7 +11,7 @@ namespace larix {
 namespace {
 
 ObjectId IdNumber(uint64_t i, char tag) {
-  return ObjectId::Hash(std::string(1, tag) + std::to_string(i));
+  return ObjectId::Hash(std::string(1, tag).append(std::to_string(i)));
 }
 
 TEST(IdFilterTest, EveryAddedIdIsReportedAndFewOthersAre) {
