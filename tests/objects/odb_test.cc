@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "larix/sys/backend.h"
+#include "objects/coding.h"
 #include "objects/object_format.h"
 
 namespace larix {
@@ -222,6 +223,59 @@ TEST(OdbDeltaTest, EncodeThenApplyGivesTheTargetForRandomEdits) {
     std::string back;
     ASSERT_TRUE(Odb::ApplyDelta(base, patches, &back)) << round;
     ASSERT_EQ(back, target) << round;
+  }
+}
+
+// Each patch starts and ends on a differing byte, and patches are split
+// exactly where at least kDeltaJoin (8) equal bytes separate two differing
+// ones: so the encoding is the smallest of its kind, whatever the word
+// boundaries of the scan.
+TEST(OdbDeltaTest, PatchesAreTheClustersOfDifferingBytes) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 3000; round++) {
+    const size_t n = 1 + rng() % 300;
+    std::string base(n, '\0');
+    for (char& c : base) c = static_cast<char>(rng() % 3);
+    std::string target = base;
+    const size_t flips = rng() % 40;
+    for (size_t f = 0; f < flips; f++) {
+      size_t at = rng() % n;
+      target[at] = static_cast<char>(target[at] + 1 + rng() % 200);
+    }
+    std::string patches;
+    ASSERT_TRUE(Odb::EncodeDelta(base, target, n * 4, &patches));
+    std::vector<bool> covered(n, false);
+    std::string_view in = patches;
+    size_t at = 0, prev_end = 0;
+    bool first = true;
+    while (!in.empty()) {
+      uint64_t gap, len;
+      ASSERT_TRUE(coding::GetVarint(&in, &gap));
+      ASSERT_TRUE(coding::GetVarint(&in, &len));
+      ASSERT_GE(len, 1u);
+      at += gap;
+      ASSERT_LE(at + len, n);
+      if (!first) {
+        EXPECT_GE(at - prev_end, 8u) << "round " << round;
+      }
+      EXPECT_NE(base[at], target[at]) << "round " << round;
+      EXPECT_NE(base[at + len - 1], target[at + len - 1]) << "round " << round;
+      for (size_t k = at; k < at + len; k++) covered[k] = true;
+      // Inside a patch, no run of 8 equal bytes.
+      size_t equal = 0;
+      for (size_t k = at; k < at + len; k++) {
+        equal = base[k] == target[k] ? equal + 1 : 0;
+        EXPECT_LT(equal, 8u) << "round " << round;
+      }
+      in.remove_prefix(len);
+      prev_end = at += len;
+      first = false;
+    }
+    for (size_t k = 0; k < n; k++) {
+      if (!covered[k]) {
+        EXPECT_EQ(base[k], target[k]) << "round " << round;
+      }
+    }
   }
 }
 
