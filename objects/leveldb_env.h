@@ -61,6 +61,15 @@ class PositionalFile {
   // Makes every byte written so far durable (fdatasync).  A new file's
   // directory entry is not covered (see the pack backend's MANIFEST).
   virtual leveldb::Status Sync() = 0;
+
+  // Writes zeros over [offset, offset + length) and makes them durable
+  // (and, as Sync, whatever else was written).  This one writes them with
+  // Write and then calls Sync.
+  virtual leveldb::Status FillZeros(uint64_t offset, uint64_t length);
+  // True if FillZeros may run on another thread while Write and Sync work
+  // on other bytes of the file, without making a concurrent Sync write the
+  // zeros too.
+  virtual bool ConcurrentFill() const { return false; }
 };
 
 // Implemented by Envs that can open PositionalFiles: PreadEnv() and the

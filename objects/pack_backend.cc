@@ -149,9 +149,13 @@ constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 // (rounded up to whole 4 KiB pages).  Larger records append.
 constexpr uint64_t kPrefillBytes = 512 << 10;
 constexpr uint64_t kPrefillMaxRecordBytes = 160 << 10;
-// Records at least this large are synced on a helper thread while the
-// writer does the rest of the commit; handing over a smaller one costs
-// more than it saves (waking the helper, then the writer).
+// Once fewer than kFillLowBytes of zeros are left after a record that used
+// them, kPrefillBytes more are written on a thread of their own
+// (StartFillLocked) where the file allows it (PositionalFile::
+// ConcurrentFill), so that the commit path rarely waits for zeros.
+constexpr uint64_t kFillLowBytes = kPrefillBytes / 2;
+// While a record at least this large is synced, a helper does the rest of
+// the commit; handing over a smaller one's costs more than it saves.
 constexpr size_t kAsyncSyncMinBytes = 64 << 10;
 
 // ---- small helpers ----------------------------------------------------------
@@ -618,6 +622,7 @@ class PackBackend : public Backend {
     // A checkpoint, so that the next open has nothing to replay.  Errors
     // are harmless: the journal is the truth, and open replays it.
     std::lock_guard lock(write_mu_);
+    FinishFillLocked(/*wait=*/true);
     if (pack_ && sticky_.ok() && CheckpointLocked().ok()) TrimTailLocked();
     pack_.reset();  // closes it; errors: nothing left to tell
     {
@@ -729,6 +734,8 @@ class PackBackend : public Backend {
   }
   Status RotateLocked();
   Status PrefillLocked(uint64_t needed_end);
+  void StartFillLocked();
+  void FinishFillLocked(bool wait);
   void TrimTailLocked();
   Status OpenPackFileLocked(const std::string& path, bool create,
                             uint64_t size);
@@ -762,6 +769,16 @@ class PackBackend : public Backend {
   uint32_t pack_number_ = 0;              // GUARDED_BY(write_mu_)
   uint64_t pack_size_ = 0;  // end of the journal in pack_; appends go here
   uint64_t filled_end_ = 0;  // pack_'s size: zeros in [pack_size_, here)
+  // A fill of zeros past filled_end_ running on a thread of its own
+  // (StartFillLocked); at most one, finished before pack_ changes.
+  struct ZeroFill {
+    uint32_t pack = 0;
+    uint64_t from = 0, to = 0;
+    leveldb::Status status;  // written by `thread` before `done`
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
+  std::unique_ptr<ZeroFill> fill_;  // GUARDED_BY(write_mu_)
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
   uint64_t unflushed_bytes_ = 0;  // journal bytes since the last flush
   std::string record_buf_;        // GUARDED_BY(write_mu_), reused
@@ -1133,6 +1150,7 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
 // as pack_, closing the previous one, which must be synced.
 Status PackBackend::OpenPackFileLocked(const std::string& path, bool create,
                                        uint64_t size) {
+  FinishFillLocked(/*wait=*/true);  // it writes to pack_
   std::unique_ptr<PositionalFile> file;
   if (prefill_) {
     LARIX_RETURN_IF_ERROR(
@@ -1193,7 +1211,45 @@ Status PackBackend::PrefillLocked(uint64_t needed_end) {
 
 // Cuts the current pack's pre-filled zeros off before it is closed for
 // good.  Best effort: a zero tail is read as the journal's end anyway.
+// Starts a background fill of kPrefillBytes of zeros past filled_end_ if
+// fewer than kFillLowBytes are left (and none is running).  A fill that
+// fails changes nothing: the next record that needs the space fills it
+// itself, or appends.
+void PackBackend::StartFillLocked() {
+  FinishFillLocked(/*wait=*/false);
+  if (fill_ || !prefill_ || !sticky_.ok() || !pack_->ConcurrentFill() ||
+      filled_end_ >= pack_size_ + kFillLowBytes) {
+    return;
+  }
+  auto fill = std::make_unique<ZeroFill>();
+  fill->pack = pack_number_;
+  fill->from = filled_end_;
+  fill->to = (filled_end_ + kPrefillBytes + 4095) & ~uint64_t{4095};
+  ZeroFill* f = fill.get();
+  PositionalFile* file = pack_.get();
+  f->thread = std::thread([f, file] {
+    f->status = file->FillZeros(f->from, f->to - f->from);
+    f->done.store(true, std::memory_order_release);
+  });
+  fill_ = std::move(fill);
+}
+
+// Takes in a background fill that has ended (with `wait`, waits for it):
+// its zeros become usable if it succeeded.
+void PackBackend::FinishFillLocked(bool wait) {
+  if (!fill_ || (!wait && !fill_->done.load(std::memory_order_acquire))) {
+    return;
+  }
+  fill_->thread.join();
+  if (fill_->status.ok() && fill_->pack == pack_number_ &&
+      fill_->from == filled_end_) {
+    filled_end_ = fill_->to;
+  }
+  fill_.reset();
+}
+
 void PackBackend::TrimTailLocked() {
+  FinishFillLocked(/*wait=*/true);  // its zeros are cut off too
   if (filled_end_ <= pack_size_ || !sticky_.ok()) return;
   if (pack_->Truncate(pack_size_).ok() && pack_->Sync().ok()) {
     filled_end_ = pack_size_;
@@ -1261,6 +1317,9 @@ Status PackBackend::WriteRecordLocked(
     LARIX_RETURN_IF_ERROR(RotateLocked());
   }
   const uint64_t base = pack_size_;
+  // A background fill writes past filled_end_: wait for it before writing
+  // there.
+  if (base + record.size() > filled_end_) FinishFillLocked(/*wait=*/true);
   if (prefill_ && record.size() <= kPrefillMaxRecordBytes &&
       base + record.size() > filled_end_) {
     LARIX_RETURN_IF_ERROR(PrefillLocked(base + record.size()));
@@ -1274,25 +1333,30 @@ Status PackBackend::WriteRecordLocked(
   unsynced_bytes_ += record.size();
   unflushed_bytes_ += record.size();
   journal_end_ = {pack_number_, pack_size_};
-  // The sync runs on a helper while this thread works out the index
-  // changes and runs the caller's while_syncing; readers see the record
-  // (MergeDelta) only once it is durable.
-  leveldb::Status synced;
-  std::unique_ptr<WorkerPool::Task> syncing;
-  if (sync && record.size() >= kAsyncSyncMinBytes) {
-    syncing = WorkerPool::Shared().Start([&] { synced = pack_->Sync(); });
-  }
+  // While this thread waits for the sync, a helper works out the index
+  // changes and runs the caller's while_syncing (the other way round, the
+  // sync began only once the helper woke, 30-70 us late).  Readers see the
+  // record (MergeDelta) only once it is durable.  A helper that has not
+  // begun by the end of the sync leaves the work to this thread (Join).
   for (auto& put : rec.puts) put.offset += base;
   Delta d;
-  Status st = ComputeDelta(rec, pack_number_, puts_are_new, &d);
-  if (st.ok()) {
-    StageDelta(d);
-    if (while_syncing != nullptr) (*while_syncing)();
-  }
-  if (syncing) {
-    syncing->Join();
-  } else if (sync) {
+  Status st;
+  auto bookkeeping = [&] {
+    st = ComputeDelta(rec, pack_number_, puts_are_new, &d);
+    if (st.ok()) {
+      StageDelta(d);
+      if (while_syncing != nullptr) (*while_syncing)();
+    }
+  };
+  leveldb::Status synced;
+  if (sync && record.size() >= kAsyncSyncMinBytes) {
+    std::unique_ptr<WorkerPool::Task> helper =
+        WorkerPool::Shared().Start(bookkeeping);
     synced = pack_->Sync();
+    helper->Join();
+  } else {
+    bookkeeping();
+    if (sync) synced = pack_->Sync();
   }
   if (sync) {
     if (!synced.ok()) {
@@ -1302,6 +1366,7 @@ Status PackBackend::WriteRecordLocked(
   }
   if (!st.ok()) return SetSticky(st);
   MergeDelta(&d);
+  if (record.size() <= kPrefillMaxRecordBytes) StartFillLocked();
   if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
       unflushed_bytes_ > kMaxUnflushedJournalBytes) {
     return CheckpointLocked();

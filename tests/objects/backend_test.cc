@@ -29,6 +29,7 @@
 #include "larix/sys/backend.h"
 #include "objects/coding.h"
 #include "objects/id_filter.h"
+#include "objects/leveldb_env.h"
 #include "objects/odb.h"
 #include "tests/support/fault_injection_env.h"
 
@@ -1272,6 +1273,65 @@ TEST_F(PackBackendTest, SmallRecordsGoIntoPrefilledZerosTrimmedAtClose) {
   std::string ref;
   ASSERT_TRUE(backend_->GetRecord("ref", &ref).ok());
   EXPECT_EQ(ref, "4");
+}
+
+// Past the first 512 KiB, zeros are filled ahead on a thread of their own
+// (StartFillLocked).  Whatever the timing, the bytes past the journal are
+// zeros, records larger than the pre-fill limit (appends) are never
+// overwritten by a fill still running, and close cuts the zeros off.
+TEST_F(PackBackendTest, ZerosFilledInTheBackgroundStayAheadOfTheJournal) {
+  std::vector<TestObject> objects;
+  for (int round = 0; round < 40; round++) {
+    // A few small records (one of which may start a fill), then at once
+    // an append of 200 KB, over the space a fill may be writing.
+    auto small = ApplySmallSynced(backend_.get(), round * 100, 1 + round % 7);
+    objects.insert(objects.end(), small.begin(), small.end());
+    objects.push_back(MakeObject(10000 + round, 200 << 10));
+    ASSERT_TRUE(ApplyObjects(backend_.get(), {objects.back()}).ok());
+  }
+  auto tail = ApplySmallSynced(backend_.get(), 5000, 100);
+  objects.insert(objects.end(), tail.begin(), tail.end());
+  const std::string open_bytes = ReadFile(PackPath(1));
+  ExpectReadable(backend_.get(), objects);
+  backend_.reset();
+  const std::string closed_bytes = ReadFile(PackPath(1));
+  EXPECT_GT(closed_bytes.size(), 40 * (200u << 10));
+  EXPECT_GE(open_bytes.size(), closed_bytes.size());
+  EXPECT_EQ(open_bytes.substr(0, closed_bytes.size()), closed_bytes);
+  EXPECT_TRUE(AllZero(open_bytes, closed_bytes.size()));
+  Open();
+  ExpectReadable(backend_.get(), objects);
+  EXPECT_EQ(CountPacks(), 1);
+}
+
+// PositionalFile::FillZeros as PreadEnv() implements it, concurrent with
+// writes before the filled range.
+TEST(PositionalFileTest, FillZerosRunsBesideWritesElsewhere) {
+  TempDir dir;
+  auto* env = dynamic_cast<PositionalFileEnv*>(PreadEnv());
+  ASSERT_NE(env, nullptr);
+  std::unique_ptr<PositionalFile> file;
+  const std::string path = dir.path() + "/f";
+  ASSERT_TRUE(env->NewPositionalFile(path, true, &file).ok());
+  ASSERT_TRUE(file->ConcurrentFill());
+  const uint64_t from = 64 << 10, length = 300 << 10;
+  leveldb::Status filled;
+  std::thread filler([&] { filled = file->FillZeros(from, length); });
+  std::string expected(from, '\0');
+  for (uint64_t at = 0; at < from; at += 1000) {
+    std::string piece(std::min<uint64_t>(1000, from - at),
+                      static_cast<char>('a' + at % 26));
+    ASSERT_TRUE(file->Write(at, piece).ok());
+    expected.replace(at, piece.size(), piece);
+  }
+  filler.join();
+  ASSERT_TRUE(filled.ok()) << filled.ToString();
+  uint64_t size = 0;
+  ASSERT_TRUE(file->Size(&size).ok());
+  EXPECT_EQ(size, from + length);
+  const std::string bytes = ReadFile(path);
+  EXPECT_EQ(bytes.substr(0, from), expected);
+  EXPECT_TRUE(AllZero(bytes, from));
 }
 
 // A crash leaves the zeros in place; the journal ends at the first of them
