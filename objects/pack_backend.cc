@@ -78,9 +78,17 @@
 // Concurrency.  write_mu_ serialises Apply, Sync and Compact and guards the
 // writer state (current pack file, pending_batch_, the journal position).
 // state_mu_ guards the overlay and the stats; writers hold it exclusively
-// only to merge one record's effects or to clear the overlay after a
-// checkpoint, so readers never wait for I/O.  files_mu_ guards the cache of open pack
-// readers.  Compact() holds write_mu_ throughout, so writers wait for it.
+// only to merge one record's effects, or to hand the overlay to an index
+// flush and to drop it after, so readers never wait for I/O.  files_mu_
+// guards the cache of open pack readers.  Compact() holds write_mu_
+// throughout, so writers wait for it.
+//
+// Index flushes.  The overlay is written to LevelDB once it holds
+// kMaxPendingIndexBytes of changes.  On the commit path that write runs on
+// a thread of its own (StartFlushLocked): the overlay becomes the
+// `flushing_` one, which readers consult after the current one and which
+// is dropped only once LevelDB holds it.  One flush runs at a time; every
+// synchronous flush (checkpoint, compaction, close) waits for it first.
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
@@ -623,6 +631,8 @@ class PackBackend : public Backend {
     // are harmless: the journal is the truth, and open replays it.
     std::lock_guard lock(write_mu_);
     FinishFillLocked(/*wait=*/true);
+    Status flushed = FinishFlushLocked(/*wait=*/true);
+    (void)flushed;  // a failure is in sticky_ now
     if (pack_ && sticky_.ok() && CheckpointLocked().ok()) TrimTailLocked();
     pack_.reset();  // closes it; errors: nothing left to tell
     {
@@ -727,6 +737,8 @@ class PackBackend : public Backend {
   void StartIdFilterBuildLocked();
   void BuildIdFilter(uint64_t expected_ids);
   Status FlushLocked(bool sync);
+  Status StartFlushLocked();
+  Status FinishFlushLocked(bool wait);
   Status SyncLocked();
   Status CheckpointLocked() {
     LARIX_RETURN_IF_ERROR(SyncLocked());
@@ -786,8 +798,20 @@ class PackBackend : public Backend {
   std::set<uint32_t> packs_;                     // GUARDED_BY(write_mu_)
   JournalPos journal_end_;  // end of the last appended/replayed record
   JournalPos applied_;      // "mjournal" as last written to LevelDB
-  leveldb::WriteBatch pending_batch_;  // overlay, as LevelDB operations
+  // The overlay, as LevelDB operations (a pointer, so that a flush takes
+  // it without a copy).
+  std::unique_ptr<leveldb::WriteBatch> pending_batch_ =
+      std::make_unique<leveldb::WriteBatch>();
   size_t pending_ops_ = 0;
+  // An index flush running on a thread of its own (StartFlushLocked).
+  struct IndexFlush {
+    std::unique_ptr<leveldb::WriteBatch> batch;
+    JournalPos end;          // the batch's "mjournal"
+    leveldb::Status status;  // written by `thread` before `done`
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
+  std::unique_ptr<IndexFlush> flush_;  // GUARDED_BY(write_mu_)
   Status sticky_;
   // The ids the index may hold (objects/id_filter.h), so that Apply learns
   // that a put is new without an index read.  Built from a scan of the
@@ -803,6 +827,10 @@ class PackBackend : public Backend {
   std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
       pending_objects_;             // GUARDED_BY(state_mu_)
   RecordOverlay pending_records_;   // GUARDED_BY(state_mu_)
+  // The overlay an index flush is writing: older than the one above.
+  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
+      flushing_objects_;            // GUARDED_BY(state_mu_)
+  RecordOverlay flushing_records_;  // GUARDED_BY(state_mu_)
   uint64_t objects_ = 0;            // GUARDED_BY(state_mu_)
   uint64_t stored_bytes_ = 0;       // GUARDED_BY(state_mu_)
 
@@ -1135,7 +1163,7 @@ Status PackBackend::ReplayPack(uint32_t n, uint64_t from, bool is_last,
     MergeDelta(&d);
     off += total;
     journal_end_ = {n, off};
-    if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes) {
+    if (pending_batch_->ApproximateSize() > kMaxPendingIndexBytes) {
       LARIX_RETURN_IF_ERROR(FlushLocked(/*sync=*/false));
     }
   }
@@ -1316,6 +1344,7 @@ Status PackBackend::WriteRecordLocked(
       pack_size_ + record.size() > pack_file_bytes_) {
     LARIX_RETURN_IF_ERROR(RotateLocked());
   }
+  LARIX_RETURN_IF_ERROR(FinishFlushLocked(/*wait=*/false));
   const uint64_t base = pack_size_;
   // A background fill writes past filled_end_: wait for it before writing
   // there.
@@ -1367,9 +1396,10 @@ Status PackBackend::WriteRecordLocked(
   if (!st.ok()) return SetSticky(st);
   MergeDelta(&d);
   if (record.size() <= kPrefillMaxRecordBytes) StartFillLocked();
-  if (pending_batch_.ApproximateSize() > kMaxPendingIndexBytes ||
+  if (pending_batch_->ApproximateSize() > kMaxPendingIndexBytes ||
       unflushed_bytes_ > kMaxUnflushedJournalBytes) {
-    return CheckpointLocked();
+    LARIX_RETURN_IF_ERROR(SyncLocked());  // invariant 1
+    return StartFlushLocked();
   }
   return Status::OK();
 }
@@ -1444,16 +1474,16 @@ void PackBackend::StageDelta(const Delta& d) {
     if (loc) {
       value.clear();
       AppendLocation(&value, *loc);
-      pending_batch_.Put(key, value);
+      pending_batch_->Put(key, value);
     } else {
-      pending_batch_.Delete(key);
+      pending_batch_->Delete(key);
     }
   }
   for (const auto& [key, value] : d.records) {
     if (value) {
-      pending_batch_.Put(RecordKey(key), *value);
+      pending_batch_->Put(RecordKey(key), *value);
     } else {
-      pending_batch_.Delete(RecordKey(key));
+      pending_batch_->Delete(RecordKey(key));
     }
   }
   pending_ops_ += d.objects.size() + d.records.size();
@@ -1483,6 +1513,7 @@ void PackBackend::MergeDelta(Delta* d) {
 // durable (invariant 1); `sync` makes the LevelDB write durable too.
 Status PackBackend::FlushLocked(bool sync) {
   assert(unsynced_bytes_ == 0);
+  LARIX_RETURN_IF_ERROR(FinishFlushLocked(/*wait=*/true));
   if (pending_ops_ == 0 && applied_ == journal_end_ && !sync) {
     return Status::OK();
   }
@@ -1492,14 +1523,14 @@ Status PackBackend::FlushLocked(bool sync) {
     coding::PutFixed64(&stats, objects_);
     coding::PutFixed64(&stats, stored_bytes_);
   }
-  pending_batch_.Put(ToSlice(kJournalKey), EncodePos(journal_end_));
-  pending_batch_.Put(ToSlice(kStatsKey), stats);
+  pending_batch_->Put(ToSlice(kJournalKey), EncodePos(journal_end_));
+  pending_batch_->Put(ToSlice(kStatsKey), stats);
   leveldb::WriteOptions wo;
   wo.sync = sync;
   // LevelDB now holds what the overlay holds, so readers that still look
   // at the overlay until it is cleared see the same state.
-  leveldb::Status s = db_->Write(wo, &pending_batch_);
-  pending_batch_.Clear();
+  leveldb::Status s = db_->Write(wo, pending_batch_.get());
+  pending_batch_->Clear();
   pending_ops_ = 0;
   if (!s.ok()) return SetSticky(FromLevelDb(s, "write index " + index_dir_));
   applied_ = journal_end_;
@@ -1507,6 +1538,63 @@ Status PackBackend::FlushLocked(bool sync) {
   std::unique_lock lock(state_mu_);
   pending_objects_.clear();
   pending_records_.clear();
+  return Status::OK();
+}
+
+// FlushLocked(false) on a thread of its own: the overlay becomes the
+// flushing one, and a fresh one takes the next records.  Waits for a
+// flush still running first.  Same requirement as FlushLocked.
+Status PackBackend::StartFlushLocked() {
+  assert(unsynced_bytes_ == 0);
+  LARIX_RETURN_IF_ERROR(FinishFlushLocked(/*wait=*/true));
+  auto flush = std::make_unique<IndexFlush>();
+  flush->end = journal_end_;
+  flush->batch = std::move(pending_batch_);
+  pending_batch_ = std::make_unique<leveldb::WriteBatch>();
+  pending_ops_ = 0;
+  unflushed_bytes_ = 0;
+  {
+    std::unique_lock lock(state_mu_);
+    std::string stats;
+    coding::PutFixed64(&stats, objects_);
+    coding::PutFixed64(&stats, stored_bytes_);
+    flush->batch->Put(ToSlice(kJournalKey), EncodePos(journal_end_));
+    flush->batch->Put(ToSlice(kStatsKey), stats);
+    flushing_objects_ = std::move(pending_objects_);
+    flushing_records_ = std::move(pending_records_);
+    pending_objects_.clear();  // moved-from: valid, made empty
+    pending_records_.clear();
+  }
+  IndexFlush* f = flush.get();
+  leveldb::DB* db = db_.get();
+  f->thread = std::thread([f, db] {
+    f->status = db->Write(leveldb::WriteOptions(), f->batch.get());
+    f->done.store(true, std::memory_order_release);
+  });
+  flush_ = std::move(flush);
+  return Status::OK();
+}
+
+// Takes in an index flush that has ended (with `wait`, waits for it): on
+// success, drops the flushing overlay, which LevelDB now holds; on failure
+// keeps it for readers and fails the backend.
+Status PackBackend::FinishFlushLocked(bool wait) {
+  if (!flush_ || (!wait && !flush_->done.load(std::memory_order_acquire))) {
+    return Status::OK();
+  }
+  flush_->thread.join();
+  std::unique_ptr<IndexFlush> flush = std::move(flush_);
+  if (!flush->status.ok()) {
+    return SetSticky(
+        FromLevelDb(flush->status, "write index " + index_dir_));
+  }
+  applied_ = flush->end;
+  decltype(flushing_objects_) objects;  // freed outside the lock
+  RecordOverlay records;
+  std::unique_lock lock(state_mu_);
+  objects.swap(flushing_objects_);
+  records.swap(flushing_records_);
+  lock.unlock();
   return Status::OK();
 }
 
@@ -1592,17 +1680,20 @@ Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
 
 // ---- reading ---------------------------------------------------------------
 
-// The current location of `id`: the overlay first, then LevelDB.  A key
-// missing from the overlay is either in LevelDB already or not yet written,
-// because a flush writes LevelDB before it clears the overlay.
+// The current location of `id`: the overlays first (the current one, then
+// the flushing one), then LevelDB.  A key missing from both is either in
+// LevelDB already or not yet written, because a flush writes LevelDB before
+// it drops an overlay.
 Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
   {
     std::shared_lock lock(state_mu_);
-    auto it = pending_objects_.find(id);
-    if (it != pending_objects_.end()) {
-      *found = it->second.has_value();
-      if (*found) *loc = *it->second;
-      return Status::OK();
+    for (const auto* overlay : {&pending_objects_, &flushing_objects_}) {
+      auto it = overlay->find(id);
+      if (it != overlay->end()) {
+        *found = it->second.has_value();
+        if (*found) *loc = *it->second;
+        return Status::OK();
+      }
     }
   }
   char key[1 + ObjectId::kSize];
@@ -1744,8 +1835,11 @@ Status PackBackend::FindObjectsByPrefix(std::string_view hex_prefix,
   const leveldb::Snapshot* snapshot;
   {
     std::shared_lock lock(state_mu_);
-    for (const auto& [id, loc] : pending_objects_) {
+    for (const auto& [id, loc] : flushing_objects_) {
       if (prefix.Matches(id.data())) overlay.emplace(id, loc);
+    }
+    for (const auto& [id, loc] : pending_objects_) {  // the newer
+      if (prefix.Matches(id.data())) overlay.insert_or_assign(id, loc);
     }
     snapshot = db_->GetSnapshot();
   }
@@ -1777,7 +1871,8 @@ Status PackBackend::ScanObjects(
   const leveldb::Snapshot* snapshot;
   {
     std::shared_lock lock(state_mu_);
-    overlay = pending_objects_;
+    overlay = flushing_objects_;
+    for (const auto& [id, loc] : pending_objects_) overlay[id] = loc;
     snapshot = db_->GetSnapshot();
   }
   SnapshotHolder hold(db_.get(), snapshot);
@@ -1821,11 +1916,14 @@ Status PackBackend::ForEachDelta(
 Status PackBackend::GetRecord(std::string_view key, std::string* value) {
   {
     std::shared_lock lock(state_mu_);
-    auto it = pending_records_.find(std::string(key));
-    if (it != pending_records_.end()) {
-      if (!it->second) return Status::NotFound("record " + std::string(key));
-      *value = *it->second;
-      return Status::OK();
+    const std::string k(key);
+    for (const auto* overlay : {&pending_records_, &flushing_records_}) {
+      auto it = overlay->find(k);
+      if (it != overlay->end()) {
+        if (!it->second) return Status::NotFound("record " + k);
+        *value = *it->second;
+        return Status::OK();
+      }
     }
   }
   leveldb::Status s = db_->Get(ReadOpts(), RecordKey(key), value);
@@ -1838,7 +1936,8 @@ std::unique_ptr<RecordIterator> PackBackend::NewRecordIterator() {
   const leveldb::Snapshot* snapshot;
   {
     std::shared_lock lock(state_mu_);
-    overlay = pending_records_;
+    overlay = flushing_records_;
+    for (const auto& [key, value] : pending_records_) overlay[key] = value;
     snapshot = db_->GetSnapshot();
   }
   return std::make_unique<PackRecordIterator>(db_.get(), snapshot,
