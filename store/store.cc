@@ -8,10 +8,12 @@
 
 #include <cstring>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "objects/coding.h"
 #include "objects/object_format.h"
@@ -189,53 +191,88 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
                            size_t begin, size_t end, int zstd_level,
                            std::vector<std::pair<uint32_t, ObjectId>>* sets,
                            std::vector<ObjectId>* ids, size_t* changed,
-                           FreshPages* fresh) {
-  // Hashing, encoding and compressing are the CPU-bound part of a commit:
-  // they run on the worker pool, as one job, adding to the batch does not.
-  // Pages come in groups, so that those the caller did not hash are
-  // hashed several at a time (Odb::IdsOfPages).
+                           FreshPages* fresh,
+                           const std::function<void()>& meanwhile) {
+  // Hashing, encoding and compressing are the CPU-bound part of a commit.
+  // With many pages a helper shares them: both threads first hash groups
+  // of pages (the callers' unhashed ones, several at a time:
+  // Odb::IdsOfPages), then this thread runs `meanwhile` (the page tree,
+  // which needs every id but no stored form) while the helper encodes
+  // pages, then helps it.  Adding to the batch is serial, at the end.
   constexpr size_t kGroup = Odb::kPageHashBatch;
-  const size_t n = end - begin;
+  const size_t n = end - begin, groups = (n + kGroup - 1) / kGroup;
   std::vector<Odb::Prepared> prepared(n);  // no canonical: unchanged
-  WorkerPool::Shared().ParallelFor(
-      (n + kGroup - 1) / kGroup, kParallelMinPages / kGroup, [&](size_t g) {
-        const size_t from = g * kGroup, count = std::min(kGroup, n - from);
-        ObjectId page_ids[kGroup];
-        std::string_view unhashed[kGroup];
-        size_t where[kGroup], u = 0;
-        for (size_t k = 0; k < count; k++) {
-          const PageWrite& page = req.pages[begin + from + k];
-          page_ids[k] = page.id;
-          if (page_ids[k].IsNull()) {
-            unhashed[u] = page.bytes;
-            where[u++] = k;
-          }
-        }
-        ObjectId got[kGroup];
-        odb_.IdsOfPages(unhashed, u, got);
-        for (size_t j = 0; j < u; j++) page_ids[where[j]] = got[j];
-        for (size_t k = 0; k < count; k++) {
-          const PageWrite& page = req.pages[begin + from + k];
-          (*ids)[begin + from + k] = page_ids[k];
-          if (page_ids[k] == page.base) continue;  // written back unchanged
-          // The version this page replaces is a delta base only while it
-          // is cached: the commit path never reads the backend for one.
-          Odb::Base base;  // Prepare ignores one without canonical bytes
-          if (!page.base.IsNull()) {
-            base.id = page.base;
-            base.canonical = odb_.Peek(page.base, &base.depth);
-          }
-          prepared[from + k] = odb_.Prepare(
-              std::make_shared<const std::string>(EncodePage(page.bytes)),
-              page_ids[k], zstd_level, &base);
-        }
-      });
+  std::unique_ptr<std::atomic<bool>[]> hashed(new std::atomic<bool>[groups]);
+  for (size_t g = 0; g < groups; g++) hashed[g].store(false);
+  std::atomic<size_t> next_group{0}, next_page{0};
+  auto hash_group = [&](size_t g) {
+    const size_t from = g * kGroup, count = std::min(kGroup, n - from);
+    std::string_view unhashed[kGroup];
+    size_t where[kGroup], u = 0;
+    for (size_t k = 0; k < count; k++) {
+      const PageWrite& page = req.pages[begin + from + k];
+      (*ids)[begin + from + k] = page.id;
+      if (page.id.IsNull()) {
+        unhashed[u] = page.bytes;
+        where[u++] = k;
+      }
+    }
+    ObjectId got[kGroup];
+    odb_.IdsOfPages(unhashed, u, got);
+    for (size_t j = 0; j < u; j++) (*ids)[begin + from + where[j]] = got[j];
+    hashed[g].store(true, std::memory_order_release);
+  };
+  auto prepare_page = [&](size_t k) {
+    // Its group may still be in the other thread's hands (a few us).
+    while (!hashed[k / kGroup].load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+    }
+    const PageWrite& page = req.pages[begin + k];
+    const ObjectId& id = (*ids)[begin + k];
+    if (id == page.base) return;  // written back unchanged
+    // The version this page replaces is a delta base only while it is
+    // cached: the commit path never reads the backend for one.
+    Odb::Base base;  // Prepare ignores one without canonical bytes
+    if (!page.base.IsNull()) {
+      base.id = page.base;
+      base.canonical = odb_.Peek(page.base, &base.depth);
+    }
+    prepared[k] = odb_.Prepare(
+        std::make_shared<const std::string>(EncodePage(page.bytes)), id,
+        zstd_level, &base);
+  };
+  auto hash_all = [&] {
+    for (size_t g; (g = next_group.fetch_add(1)) < groups;) hash_group(g);
+  };
+  auto prepare_all = [&] {
+    for (size_t k; (k = next_page.fetch_add(1)) < n;) prepare_page(k);
+  };
+  std::unique_ptr<WorkerPool::Task> helper;
+  if (n >= kParallelMinPages) {
+    helper = WorkerPool::Shared().Start([&] {
+      hash_all();
+      prepare_all();
+    });
+  }
+  hash_all();
+  for (size_t g = 0; g < groups; g++) {
+    while (!hashed[g].load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+    }
+  }
+  for (size_t k = 0; k < n; k++) {
+    const PageWrite& page = req.pages[begin + k];
+    const ObjectId& id = (*ids)[begin + k];
+    if (id == page.base) continue;
+    if (!page.incidental) ++*changed;
+    sets->emplace_back(page.pgno, id);
+  }
+  if (meanwhile) meanwhile();
+  prepare_all();
+  if (helper) helper->Join();
   for (size_t k = 0; k < prepared.size(); k++) {
     Odb::Prepared& p = prepared[k];
     if (!p.canonical) continue;
-    const PageWrite& page = req.pages[begin + k];
-    if (!page.incidental) ++*changed;
-    sets->emplace_back(page.pgno, p.id);
     if (fresh->bytes + p.canonical->size() <= odb_.cache_capacity() / 2) {
       fresh->bytes += p.canonical->size();
       fresh->pages.push_back({p.id, p.canonical, p.depth});
@@ -295,23 +332,27 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     chunk_pin = std::move(pin);
   }
   sets.clear();
+  // The tree is built on this thread while a helper encodes the pages
+  // (StagePages), which adds them to the batch after it.
+  auto unchanged = [&] {
+    return req.unchanged_if_tree && *req.unchanged_if_tree == req.base_tree &&
+           changed == 0 && !req.truncate_to && !req.tree &&
+           req.extra_parents.empty();
+  };
+  Result<ObjectId> built = req.tree ? Result<ObjectId>(*req.tree)
+                                    : Result<ObjectId>(req.base_tree);
   StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &page_ids,
-             &changed, &fresh);
-  if (req.unchanged_if_tree && *req.unchanged_if_tree == req.base_tree &&
-      changed == 0 && !req.truncate_to && !req.tree &&
-      req.extra_parents.empty()) {
+             &changed, &fresh, [&] {
+               if (req.tree || unchanged()) return;
+               std::sort(sets.begin(), sets.end());
+               built = trees_.Apply(root, sets, req.truncate_to, &batch);
+             });
+  if (unchanged()) {
     // Nothing but pages written back as they were (and page 1's counter).
     return CommitResult{req.expected_head, req.base_tree, 0, 0,
                         std::move(page_ids)};
   }
-  std::sort(sets.begin(), sets.end());
-  ObjectId tree;
-  if (req.tree) {
-    tree = *req.tree;
-  } else {
-    LARIX_ASSIGN_OR_RETURN(tree, trees_.Apply(root, sets, req.truncate_to,
-                                              &batch));
-  }
+  LARIX_ASSIGN_OR_RETURN(ObjectId tree, std::move(built));
 
   if (req.unchanged_if_tree && *req.unchanged_if_tree == tree &&
       req.extra_parents.empty()) {

@@ -63,12 +63,16 @@ class StoreImpl {
   // unchanged), and stores a page as a delta against its base when that is
   // cached.  Sets ids[i] for each page i, appends (pgno, id) of the pages
   // staged to *sets, counts in *changed the staged ones that are not
-  // incidental, and adds pages to `fresh` while that has room.
+  // incidental, and adds pages to `fresh` while that has room.  Once ids,
+  // *sets and *changed are complete, runs `meanwhile` on this thread while
+  // a helper goes on encoding; `meanwhile` may add to `batch`, before the
+  // pages.
   void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
                   size_t end, int zstd_level,
                   std::vector<std::pair<uint32_t, ObjectId>>* sets,
                   std::vector<ObjectId>* ids, size_t* changed,
-                  FreshPages* fresh);
+                  FreshPages* fresh,
+                  const std::function<void()>& meanwhile = nullptr);
   void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
   Result<ObjectId> CreateTag(const std::string& name, const ObjectId& target,
