@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -33,6 +34,12 @@ struct WorkerPool::State {
   size_t helpers = 0;  // detached threads running HelperLoop
   std::deque<Task*> tasks;  // started, not yet begun by anyone
   std::condition_variable task_done;
+  bool wake_requested = false;  // Wake(): one helper is to get ready
+  // Bumped whenever a job or task is published, so that a helper spinning
+  // after Wake() notices it without the mutex.
+  std::atomic<uint64_t> published{0};
+  std::atomic<bool> wake_pending{false};  // from Wake() to the spin's end
+  std::atomic<bool> ready{false};  // a helper is spinning (after Wake)
 
   // Claims and runs items until none is left; returns how many it ran.
   size_t Drain(const std::function<void(size_t)>& f, size_t count) {
@@ -59,7 +66,26 @@ struct WorkerPool::State {
     uint64_t seen = 0;
     std::unique_lock lock(mu);
     while (true) {
-      wake.wait(lock, [&] { return generation != seen || !tasks.empty(); });
+      wake.wait(lock, [&] {
+        return generation != seen || !tasks.empty() || wake_requested;
+      });
+      if (wake_requested && generation == seen && tasks.empty()) {
+        // Wait for the job announced, on the core instead of the futex.
+        wake_requested = false;
+        const uint64_t before = published.load(std::memory_order_acquire);
+        lock.unlock();
+        ready.store(true, std::memory_order_release);
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::microseconds(kReadyMicros);
+        while (published.load(std::memory_order_acquire) == before &&
+               std::chrono::steady_clock::now() < until) {
+          std::this_thread::yield();
+        }
+        ready.store(false, std::memory_order_release);
+        wake_pending.store(false, std::memory_order_release);
+        lock.lock();
+        continue;
+      }
       if (!tasks.empty()) {
         Task* t = tasks.front();
         tasks.pop_front();
@@ -127,6 +153,20 @@ WorkerPool::State* WorkerPool::state() {
 
 size_t WorkerPool::helpers() { return state()->helpers; }
 
+void WorkerPool::Wake() {
+  State* s = state();
+  if (s->helpers == 0 || s->wake_pending.exchange(true)) return;  // one is
+  {
+    std::lock_guard lock(s->mu);
+    s->wake_requested = true;
+  }
+  s->wake.notify_one();
+}
+
+bool WorkerPool::HelperReady() {
+  return state()->ready.load(std::memory_order_acquire);
+}
+
 std::unique_ptr<WorkerPool::Task> WorkerPool::Start(std::function<void()> fn) {
   State* s = state();
   std::unique_ptr<Task> task(new Task(s, std::move(fn)));
@@ -135,6 +175,7 @@ std::unique_ptr<WorkerPool::Task> WorkerPool::Start(std::function<void()> fn) {
     std::lock_guard lock(s->mu);
     s->tasks.push_back(task.get());
   }
+  s->published.fetch_add(1, std::memory_order_release);
   s->wake.notify_one();
   return task;
 }
@@ -169,6 +210,7 @@ void WorkerPool::ParallelFor(size_t n, size_t min_items,
     s->next.store(0, std::memory_order_relaxed);
     s->generation++;
   }
+  s->published.fetch_add(1, std::memory_order_release);
   s->wake.notify_all();
   size_t ran = s->Drain(fn, n);
   std::unique_lock lock(s->mu);

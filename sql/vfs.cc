@@ -79,6 +79,7 @@
 #include "objects/object_format.h"
 #include "objects/odb.h"
 #include "objects/page_tree.h"
+#include "objects/worker_pool.h"
 
 namespace larix {
 namespace {
@@ -315,6 +316,10 @@ class BranchFile {
   // compressed copies and pack record would add as much memory again).
   static constexpr size_t kSpillBytes = 16 << 20;
   static constexpr size_t kSpillSliceBytes = 1 << 20;
+  // A commit of this many pages hashes and encodes them on the worker pool
+  // too (StoreImpl::StagePages, from 32 pages): once the overlay holds
+  // this many, a helper is woken to be ready for it (WorkerPool::Wake).
+  static constexpr size_t kWakeHelperAtPages = 24;
   static constexpr size_t kCommitSpillBytes = 4 << 20;
   bool spilled_ = false;
   ObjectId spill_tree_;
@@ -567,6 +572,7 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
     }
     dirty_[pgno] = std::move(page);
     dirty_age_[pgno] = ++write_seq_;
+    if (dirty_.size() == kWakeHelperAtPages) WorkerPool::Shared().Wake();
     src += n;
     amt -= n;
     offset += n;
