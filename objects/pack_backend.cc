@@ -143,16 +143,16 @@ constexpr std::string_view kFormatValue = "larix-pack-backend 1";
 // ---- tuning ---------------------------------------------------------------
 
 constexpr uint64_t kMaxRecordBytes = 1ull << 30;
-// Overlay bounds: past either, Apply() makes a checkpoint.  They bound the
-// overlay's memory and the journal that an open must replay.
-// The overlay is flushed to LevelDB once it holds this much.  Small, so
-// that its hash map stays in the CPU's caches (with 1 MB, ~20K entries,
-// merging a commit's entries took 3x longer); the flush runs on a thread
-// of its own (StartFlushLocked).
+// Overlay bounds: past either, Apply() flushes the overlay to LevelDB (on a
+// thread of its own: StartFlushLocked).  They bound the overlay's memory
+// and the journal that an open must replay.  The first is small so that
+// the overlay's hash map stays in the CPU's caches (with 1 MB, ~20K
+// entries, merging a commit's entries took 3x longer).
 constexpr size_t kMaxPendingIndexBytes = 256 << 10;
-// About how many object entries that is (~60 bytes each), reserved ahead.
-constexpr size_t kOverlayObjectsHint = kMaxPendingIndexBytes / 48;
 constexpr uint64_t kMaxUnflushedJournalBytes = 32 << 20;
+// The object entries reserved ahead in the overlay's map: as many as fit
+// in kMaxPendingIndexBytes (each takes 48 bytes or more of the batch).
+constexpr size_t kOverlayObjectsHint = kMaxPendingIndexBytes / 48;
 constexpr size_t kMaxOpenPacks = 256;
 constexpr uint64_t kCompactChunkBytes = 4 << 20;
 // WriteRecordLocked keeps its encoding buffer up to this capacity.
@@ -160,7 +160,7 @@ constexpr size_t kKeptRecordBufferBytes = 2 << 20;
 // Pre-filled pack space (docs/decisions/0004-pack-prefill.md): a record of
 // up to kPrefillMaxRecordBytes that does not fit in the zeros already
 // written and synced past the journal's end first gets kPrefillBytes more
-// (rounded up to whole 4 KiB pages).  Larger records append.
+// (PrefillEnd: rounded up to whole 4 KiB pages).  Larger records append.
 constexpr uint64_t kPrefillBytes = 512 << 10;
 constexpr uint64_t kPrefillMaxRecordBytes = 160 << 10;
 // Once fewer than kFillLowBytes of zeros are left after a record that used
@@ -173,6 +173,11 @@ constexpr uint64_t kFillLowBytes = kPrefillBytes / 2;
 constexpr size_t kAsyncSyncMinBytes = 64 << 10;
 
 // ---- small helpers ----------------------------------------------------------
+
+// Where a pre-fill of the zeros from `end` on stops.
+uint64_t PrefillEnd(uint64_t end) {
+  return (end + kPrefillBytes + 4095) & ~uint64_t{4095};
+}
 
 struct Location {
   uint32_t pack = 0;
@@ -747,6 +752,7 @@ class PackBackend : public Backend {
   Status FlushLocked(bool sync);
   Status StartFlushLocked();
   Status FinishFlushLocked(bool wait);
+  void PutJournalAndStatsLocked(leveldb::WriteBatch* batch);
   Status SyncLocked();
   Status CheckpointLocked() {
     LARIX_RETURN_IF_ERROR(SyncLocked());
@@ -1228,15 +1234,11 @@ Status PackBackend::CreatePackLocked(uint32_t n) {
 // that the records written over them change no file metadata: their
 // fdatasync writes data only (docs/decisions/0004-pack-prefill.md).
 Status PackBackend::PrefillLocked(uint64_t needed_end) {
-  static const std::string zeros(64 << 10, '\0');
-  const uint64_t to = (std::max(needed_end, filled_end_) + kPrefillBytes +
-                       4095) & ~uint64_t{4095};
-  leveldb::Status s;
-  for (uint64_t at = filled_end_; s.ok() && at < to; at += zeros.size()) {
-    s = pack_->Write(at, std::string_view(zeros).substr(
-                             0, std::min<uint64_t>(zeros.size(), to - at)));
-  }
-  if (s.ok()) s = pack_->Sync();
+  const uint64_t to = PrefillEnd(std::max(needed_end, filled_end_));
+  // Inline, through the writer's own file (Write, then Sync), whatever the
+  // file's concurrent FillZeros would do.
+  leveldb::Status s =
+      pack_->PositionalFile::FillZeros(filled_end_, to - filled_end_);
   if (!s.ok()) {
     return SetSticky(FromLevelDb(s, "pre-fill " + PackPath(pack_number_)));
   }
@@ -1245,8 +1247,6 @@ Status PackBackend::PrefillLocked(uint64_t needed_end) {
   return Status::OK();
 }
 
-// Cuts the current pack's pre-filled zeros off before it is closed for
-// good.  Best effort: a zero tail is read as the journal's end anyway.
 // Starts a background fill of kPrefillBytes of zeros past filled_end_ if
 // fewer than kFillLowBytes are left (and none is running).  A fill that
 // fails changes nothing: the next record that needs the space fills it
@@ -1260,7 +1260,7 @@ void PackBackend::StartFillLocked() {
   auto fill = std::make_unique<ZeroFill>();
   fill->pack = pack_number_;
   fill->from = filled_end_;
-  fill->to = (filled_end_ + kPrefillBytes + 4095) & ~uint64_t{4095};
+  fill->to = PrefillEnd(filled_end_);
   ZeroFill* f = fill.get();
   PositionalFile* file = pack_.get();
   f->thread = std::thread([f, file] {
@@ -1284,6 +1284,8 @@ void PackBackend::FinishFillLocked(bool wait) {
   fill_.reset();
 }
 
+// Cuts the current pack's pre-filled zeros off before it is closed for
+// good.  Best effort: a zero tail is read as the journal's end anyway.
 void PackBackend::TrimTailLocked() {
   FinishFillLocked(/*wait=*/true);  // its zeros are cut off too
   if (filled_end_ <= pack_size_ || !sticky_.ok()) return;
@@ -1525,14 +1527,7 @@ Status PackBackend::FlushLocked(bool sync) {
   if (pending_ops_ == 0 && applied_ == journal_end_ && !sync) {
     return Status::OK();
   }
-  std::string stats;
-  {
-    std::shared_lock lock(state_mu_);
-    coding::PutFixed64(&stats, objects_);
-    coding::PutFixed64(&stats, stored_bytes_);
-  }
-  pending_batch_->Put(ToSlice(kJournalKey), EncodePos(journal_end_));
-  pending_batch_->Put(ToSlice(kStatsKey), stats);
+  PutJournalAndStatsLocked(pending_batch_.get());
   leveldb::WriteOptions wo;
   wo.sync = sync;
   // LevelDB now holds what the overlay holds, so readers that still look
@@ -1549,6 +1544,18 @@ Status PackBackend::FlushLocked(bool sync) {
   return Status::OK();
 }
 
+// Adds "mjournal" (journal_end_) and the stats to an index flush's batch.
+void PackBackend::PutJournalAndStatsLocked(leveldb::WriteBatch* batch) {
+  std::string stats;
+  {
+    std::shared_lock lock(state_mu_);
+    coding::PutFixed64(&stats, objects_);
+    coding::PutFixed64(&stats, stored_bytes_);
+  }
+  batch->Put(ToSlice(kJournalKey), EncodePos(journal_end_));
+  batch->Put(ToSlice(kStatsKey), stats);
+}
+
 // FlushLocked(false) on a thread of its own: the overlay becomes the
 // flushing one, and a fresh one takes the next records.  Waits for a
 // flush still running first.  Same requirement as FlushLocked.
@@ -1558,16 +1565,12 @@ Status PackBackend::StartFlushLocked() {
   auto flush = std::make_unique<IndexFlush>();
   flush->end = journal_end_;
   flush->batch = std::move(pending_batch_);
+  PutJournalAndStatsLocked(flush->batch.get());
   pending_batch_ = std::make_unique<leveldb::WriteBatch>();
   pending_ops_ = 0;
   unflushed_bytes_ = 0;
   {
     std::unique_lock lock(state_mu_);
-    std::string stats;
-    coding::PutFixed64(&stats, objects_);
-    coding::PutFixed64(&stats, stored_bytes_);
-    flush->batch->Put(ToSlice(kJournalKey), EncodePos(journal_end_));
-    flush->batch->Put(ToSlice(kStatsKey), stats);
     flushing_objects_ = std::move(pending_objects_);
     flushing_records_ = std::move(pending_records_);
     pending_objects_.clear();  // moved-from: valid, made empty
@@ -1600,10 +1603,11 @@ Status PackBackend::FinishFlushLocked(bool wait) {
   applied_ = flush->end;
   decltype(flushing_objects_) objects;  // freed outside the lock
   RecordOverlay records;
-  std::unique_lock lock(state_mu_);
-  objects.swap(flushing_objects_);
-  records.swap(flushing_records_);
-  lock.unlock();
+  {
+    std::unique_lock lock(state_mu_);
+    objects.swap(flushing_objects_);
+    records.swap(flushing_records_);
+  }
   return Status::OK();
 }
 
