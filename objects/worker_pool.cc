@@ -34,12 +34,14 @@ struct WorkerPool::State {
   size_t helpers = 0;  // detached threads running HelperLoop
   std::deque<Task*> tasks;  // started, not yet begun by anyone
   std::condition_variable task_done;
-  bool wake_requested = false;  // Wake(): one helper is to get ready
-  // Bumped whenever a job or task is published, so that a helper spinning
-  // after Wake() notices it without the mutex.
+  // Wake()'s request, from the call to the end of the helper's readiness:
+  // kAsked (set under `mu`, so no helper misses it), then kReady while a
+  // helper waits on its core, then kIdle again.
+  enum Readiness { kIdle, kAsked, kReady };
+  std::atomic<int> readiness{kIdle};
+  // Bumped whenever a job or task is published, so that a ready helper
+  // notices it without the mutex.
   std::atomic<uint64_t> published{0};
-  std::atomic<bool> wake_pending{false};  // from Wake() to the spin's end
-  std::atomic<bool> ready{false};  // a helper is spinning (after Wake)
 
   // Claims and runs items until none is left; returns how many it ran.
   size_t Drain(const std::function<void(size_t)>& f, size_t count) {
@@ -67,22 +69,20 @@ struct WorkerPool::State {
     std::unique_lock lock(mu);
     while (true) {
       wake.wait(lock, [&] {
-        return generation != seen || !tasks.empty() || wake_requested;
+        return generation != seen || !tasks.empty() || readiness == kAsked;
       });
-      if (wake_requested && generation == seen && tasks.empty()) {
+      if (readiness == kAsked && generation == seen && tasks.empty()) {
         // Wait for the job announced, on the core instead of the futex.
-        wake_requested = false;
+        readiness = kReady;
         const uint64_t before = published.load(std::memory_order_acquire);
         lock.unlock();
-        ready.store(true, std::memory_order_release);
         const auto until = std::chrono::steady_clock::now() +
                            std::chrono::microseconds(kReadyMicros);
         while (published.load(std::memory_order_acquire) == before &&
                std::chrono::steady_clock::now() < until) {
           std::this_thread::yield();
         }
-        ready.store(false, std::memory_order_release);
-        wake_pending.store(false, std::memory_order_release);
+        readiness = kIdle;
         lock.lock();
         continue;
       }
@@ -155,16 +155,19 @@ size_t WorkerPool::helpers() { return state()->helpers; }
 
 void WorkerPool::Wake() {
   State* s = state();
-  if (s->helpers == 0 || s->wake_pending.exchange(true)) return;  // one is
+  if (s->helpers == 0 || s->readiness != State::kIdle) return;
   {
     std::lock_guard lock(s->mu);
-    s->wake_requested = true;
+    int idle = State::kIdle;
+    if (!s->readiness.compare_exchange_strong(idle, State::kAsked)) {
+      return;  // one is asked or ready already
+    }
   }
   s->wake.notify_one();
 }
 
 bool WorkerPool::HelperReady() {
-  return state()->ready.load(std::memory_order_acquire);
+  return state()->readiness == State::kReady;
 }
 
 std::unique_ptr<WorkerPool::Task> WorkerPool::Start(std::function<void()> fn) {
