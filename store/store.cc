@@ -222,11 +222,13 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
     for (size_t j = 0; j < u; j++) (*ids)[begin + from + where[j]] = got[j];
     hashed[g].store(true, std::memory_order_release);
   };
-  auto prepare_page = [&](size_t k) {
-    // Its group may still be in the other thread's hands (a few us).
-    while (!hashed[k / kGroup].load(std::memory_order_acquire)) {
+  auto wait_hashed = [&](size_t g) {  // by the other thread: a few us
+    while (!hashed[g].load(std::memory_order_acquire)) {
       std::this_thread::yield();
     }
+  };
+  auto prepare_page = [&](size_t k) {
+    wait_hashed(k / kGroup);
     const PageWrite& page = req.pages[begin + k];
     const ObjectId& id = (*ids)[begin + k];
     if (id == page.base) return;  // written back unchanged
@@ -255,11 +257,7 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
     });
   }
   hash_all();
-  for (size_t g = 0; g < groups; g++) {
-    while (!hashed[g].load(std::memory_order_acquire)) {
-      std::this_thread::yield();
-    }
-  }
+  for (size_t g = 0; g < groups; g++) wait_hashed(g);
   for (size_t k = 0; k < n; k++) {
     const PageWrite& page = req.pages[begin + k];
     const ObjectId& id = (*ids)[begin + k];
@@ -316,12 +314,14 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;
     sets.clear();
+    Result<ObjectId> chunk_root = root;
     StagePages(&chunk, req, i, end, zstd_level, &sets, &page_ids, &changed,
-               &fresh);
+               &fresh, [&] {
+                 std::sort(sets.begin(), sets.end());
+                 chunk_root = trees_.Apply(root, sets, std::nullopt, &chunk);
+               });
     i = end;
-    std::sort(sets.begin(), sets.end());
-    LARIX_ASSIGN_OR_RETURN(root,
-                           trees_.Apply(root, sets, std::nullopt, &chunk));
+    LARIX_ASSIGN_OR_RETURN(root, std::move(chunk_root));
     auto pin = PinCommit(root);
     {
       std::lock_guard lock(commit_mu_);
@@ -332,15 +332,14 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     chunk_pin = std::move(pin);
   }
   sets.clear();
-  // The tree is built on this thread while a helper encodes the pages
-  // (StagePages), which adds them to the batch after it.
+  // Here and for each chunk above, the tree is built on this thread while
+  // a helper encodes the pages (StagePages), which adds them after it.
   auto unchanged = [&] {
     return req.unchanged_if_tree && *req.unchanged_if_tree == req.base_tree &&
            changed == 0 && !req.truncate_to && !req.tree &&
            req.extra_parents.empty();
   };
-  Result<ObjectId> built = req.tree ? Result<ObjectId>(*req.tree)
-                                    : Result<ObjectId>(req.base_tree);
+  Result<ObjectId> built = req.tree.value_or(ObjectId());
   StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &page_ids,
              &changed, &fresh, [&] {
                if (req.tree || unchanged()) return;
