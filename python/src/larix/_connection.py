@@ -69,31 +69,26 @@ class Cursor(sqlite3.Cursor):
     # any statement without a result.  A later execute makes a new tuple.
     _larix_command_description = None
 
-    def execute(self, sql, parameters=(), /):
+    def _larix_run(self, plain_run, larix_run, sql, arguments):
+        """Runs `sql` with sqlite3's own method when it is plain SQL, else
+        with _translate's; either way an error gets Larix's detail."""
         try:
             plain = sql in _PLAIN
         except TypeError:  # unhashable: sqlite3 reports the bad argument
             plain = True
         try:
-            if plain:
-                return _base_execute(self, sql, parameters)
-            return _translate.execute(self, sql, parameters)
+            return (plain_run if plain else larix_run)(self, sql, arguments)
         except sqlite3.Error as e:
             _add_detail(self.connection, e)
             raise
 
+    def execute(self, sql, parameters=(), /):
+        return self._larix_run(_base_execute, _translate.execute, sql,
+                               parameters)
+
     def executemany(self, sql, seq_of_parameters, /):
-        try:
-            plain = sql in _PLAIN
-        except TypeError:
-            plain = True
-        try:
-            if plain:
-                return _base_executemany(self, sql, seq_of_parameters)
-            return _translate.executemany(self, sql, seq_of_parameters)
-        except sqlite3.Error as e:
-            _add_detail(self.connection, e)
-            raise
+        return self._larix_run(_base_executemany, _translate.executemany,
+                               sql, seq_of_parameters)
 
     def executescript(self, sql_script, /):
         try:
