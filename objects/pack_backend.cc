@@ -1508,14 +1508,18 @@ void PackBackend::MergeDelta(Delta* d) {
     if (ids_) ids_->Add(id);
     if (ids_building_) ids_backlog_.push_back(id);
   }
-  if (ids_ && ids_->Overfull()) StartIdFilterBuildLocked();
-  std::unique_lock lock(state_mu_);
-  for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
-  for (auto& [key, value] : d->records) {
-    pending_records_[std::move(key)] = std::move(value);
+  {
+    std::unique_lock lock(state_mu_);
+    for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
+    for (auto& [key, value] : d->records) {
+      pending_records_[std::move(key)] = std::move(value);
+    }
+    objects_ += d->objects_delta;
+    stored_bytes_ += d->bytes_delta;
   }
-  objects_ += d->objects_delta;
-  stored_bytes_ += d->bytes_delta;
+  // Only now: a rebuild's scan must find this record's ids, which went
+  // into the old filter above and not into the backlog.
+  if (ids_ && ids_->Overfull()) StartIdFilterBuildLocked();
 }
 
 // Writes the overlay, "mjournal" and the stats to LevelDB in one batch, then
