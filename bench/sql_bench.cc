@@ -5,7 +5,8 @@
 //   sqlite  a plain file, journal_mode=WAL, PRAGMA synchronous as --sync
 //           (default FULL, SQLite's own default);
 //   larix   an on-disk store opened with OpenDatabase and default options
-//           (journal_mode=MEMORY, set by Larix), the same synchronous.
+//           (journal_mode=DELETE, its journal in memory), the same
+//           synchronous.
 //
 // Design:
 //   1. Every (side, workload) pair runs in its own child process (fork), on

@@ -27,23 +27,13 @@ int TraceStatement(unsigned type, void* ctx, void* p, void*) {
   return 0;
 }
 
-// Runs for every new connection.  Connections on the Larix VFS keep their
-// rollback journal in memory: the commit point makes SQLite's journal
-// unnecessary for crash safety (sql/vfs.cc).
-int SetUpConnection(sqlite3* db, char** errmsg,
+// Runs for every new connection.  A connection on the Larix VFS keeps
+// SQLite's default journal_mode=DELETE, with its journal in memory
+// (sql/vfs.cc): the commit point makes the journal unnecessary for crash
+// safety.
+int SetUpConnection(sqlite3* db, char**,
                     const sqlite3_api_routines*) {
   if (BranchFile* f = GetBranchFile(db)) {
-    // MEMORY skips writing journal pages through the VFS.  If another
-    // process holds the store (the file waits for it at its first lock),
-    // the connection keeps the default mode: its journal is an in-memory
-    // file all the same (sql/vfs.cc), so only speed differs.  (Running the
-    // pragma then would leave SQLITE_BUSY as the connection's error code,
-    // which sqlite3_open_v2 reports as its own failure.)
-    if (BranchFileControl::engine(f) != nullptr) {
-      int rc = sqlite3_exec(db, "PRAGMA journal_mode=MEMORY", nullptr,
-                            nullptr, nullptr);
-      if (rc != SQLITE_OK) return rc;
-    }
     sqlite3_trace_v2(db, SQLITE_TRACE_STMT, TraceStatement, f);
   }
   return RegisterSqlFunctions(db);

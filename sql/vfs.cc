@@ -4,11 +4,15 @@
 // branch.  The design, in the order SQLite exercises it:
 //
 // Files.  The main database file (SQLITE_OPEN_MAIN_DB) is a BranchFile.
-// Rollback journals get an in-memory file (MemFile): Larix never needs
-// SQLite's journal for crash safety, only for ROLLBACK and savepoints, and
-// connections run with journal_mode=MEMORY anyway.  WAL files cannot be
-// opened (io_methods version 1 has no shared memory, so SQLite keeps the
-// journal mode it has).  Temporary files go to the default VFS.
+// Rollback journals and super-journals are in-memory files (MemFile): Larix
+// never needs SQLite's journal for crash safety, only for ROLLBACK and
+// savepoints, and no journal is ever hot.  Connections keep SQLite's default
+// journal_mode=DELETE: its journal writes are plain appends to one buffer,
+// reused from transaction to transaction, where journal_mode=MEMORY's own
+// journal allocates a 1 KiB chunk at a time (docs/performance.md).  WAL
+// files cannot be opened (io_methods version 1 has no shared memory, so
+// SQLite keeps the journal mode it has).  Temporary files go to the
+// default VFS.
 //
 // Locks and snapshots (SQLite's lock levels, per BranchFile):
 //
@@ -1015,8 +1019,28 @@ int BranchFile::FileControl(int op, void* arg) {
 
 namespace {
 
+// A journal: bytes in memory.  Its buffer comes from, and goes back to, a
+// small pool, so a transaction's journal appends into memory the last one
+// already grew (a journal is opened and deleted once per write
+// transaction).
 class MemFile {
  public:
+  MemFile() {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      data_ = std::move(pool_.back());
+      pool_.pop_back();
+    }
+  }
+  ~MemFile() {
+    if (data_.capacity() > kPooledBytes) return;
+    data_.clear();
+    std::lock_guard lock(pool_mu_);
+    if (pool_.size() < kPooled) pool_.push_back(std::move(data_));
+  }
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+
   int Read(void* buf, int amt, sqlite3_int64 offset) {
     char* dst = static_cast<char*>(buf);
     if (offset >= static_cast<sqlite3_int64>(data_.size())) {
@@ -1032,10 +1056,15 @@ class MemFile {
     return SQLITE_OK;
   }
   int Write(const void* buf, int amt, sqlite3_int64 offset) {
+    const char* src = static_cast<const char*>(buf);
+    if (static_cast<size_t>(offset) == data_.size()) {  // the usual append
+      data_.append(src, amt);
+      return SQLITE_OK;
+    }
     if (data_.size() < static_cast<size_t>(offset + amt)) {
       data_.resize(offset + amt);
     }
-    memcpy(data_.data() + offset, buf, amt);
+    memcpy(data_.data() + offset, src, amt);
     return SQLITE_OK;
   }
   int Truncate(sqlite3_int64 size) {
@@ -1045,6 +1074,14 @@ class MemFile {
   sqlite3_int64 Size() const { return data_.size(); }
 
  private:
+  // A journal holds the pages a transaction changed that existed before
+  // it; buffers up to 2 MiB (512 pages of 4 KiB) are kept, a few of them
+  // (one per connection writing at once).
+  static constexpr size_t kPooledBytes = 2 << 20;
+  static constexpr size_t kPooled = 4;
+  static inline std::mutex pool_mu_;
+  static inline std::vector<std::string> pool_;  // GUARDED_BY(pool_mu_)
+
   std::string data_;
 };
 
@@ -1159,9 +1196,22 @@ bool EndsWith(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
+// A super-journal's name (a write transaction over several attached
+// databases makes one) is the main file's, then "-mj", six hex digits, a
+// 9 and two more hex digits.
+bool IsSuperJournal(const std::string& name) {
+  const size_t n = name.size();
+  if (n < 12 || name.compare(n - 12, 3, "-mj") != 0 || name[n - 3] != '9') {
+    return false;
+  }
+  return std::all_of(name.end() - 9, name.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+  });
+}
+
 bool IsSideFile(const std::string& name) {
   return EndsWith(name, "-journal") || EndsWith(name, "-wal") ||
-         EndsWith(name, "-shm");
+         EndsWith(name, "-shm") || IsSuperJournal(name);
 }
 
 int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file,
@@ -1209,13 +1259,13 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file,
         SQLITE_CANTOPEN);
   }
   if (flags & SQLITE_OPEN_WAL) return SQLITE_CANTOPEN;
-  if (flags & SQLITE_OPEN_MAIN_JOURNAL) {
+  if (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)) {
     lf->mem = new MemFile();
     lf->base.pMethods = &kMemMethods;
     if (out_flags) *out_flags = flags;
     return SQLITE_OK;
   }
-  // Temporary databases, statement journals, super-journals.
+  // Temporary databases, statement journals.
   sqlite3_vfs* dflt = DefaultVfs();
   return dflt->xOpen(dflt, name, file, flags, out_flags);
 }
