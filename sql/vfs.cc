@@ -224,8 +224,8 @@ class BranchFile {
   }
 
  private:
-  // The bytes of page `pgno` as stored, into *out (page_size_ bytes; zeros
-  // for a page beyond the end).
+  // Page `pgno` as stored, as a page object (EncodePage: the object header,
+  // then page_size_ bytes; zeros for a page beyond the end), into *out.
   Status ReadStoredPage(uint32_t pgno, std::string* out);
   Status BeginSnapshot();
   void PresentHeader(char* dst, uint32_t in_page, int n) const;
@@ -303,12 +303,19 @@ class BranchFile {
   ObjectId id_memo_tree_;
   uint32_t id_memo_gen_ = 1;
 
-  // The write overlay: non-empty only while writer_.
+  // The write overlay: non-empty only while writer_.  A page is kept as
+  // the page object it will be (EncodePage form), so that a commit hands it
+  // to the store, to hash and to cache, without another copy.
+  struct DirtyPage {
+    std::string object;  // the object header, then the page's bytes
+    uint64_t age = 0;    // write_seq_ at its last write, for Spill's choice
+
+    char* bytes() { return object.data() + kObjectHeaderSize; }
+    const char* bytes() const { return object.data() + kObjectHeaderSize; }
+    size_t size() const { return object.size() - kObjectHeaderSize; }
+  };
   bool writer_ = false;
-  std::map<uint32_t, std::string> dirty_;
-  // When each dirty page was last written (write_seq_ at the time), for
-  // Spill's choice; may name pages no longer dirty.
-  std::unordered_map<uint32_t, uint64_t> dirty_age_;
+  std::map<uint32_t, DirtyPage> dirty_;
   uint64_t write_seq_ = 0;
   std::optional<uint32_t> truncated_to_;
   // A transaction larger than kSpillBytes moves its dirty pages (all but
@@ -354,15 +361,15 @@ class BranchFile {
 Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
   auto it = dirty_.find(pgno);
   if (it != dirty_.end()) {
-    *out = it->second;
+    *out = it->second.object;
     return Status::OK();
   }
   if (pgno == 0 && info_ && info_->page1 && base_pages_ > 0 &&
       !(truncated_to_ && *truncated_to_ == 0)) {
-    out->assign(info_->page1->data() + kObjectHeaderSize, page_size_);
+    out->assign(*info_->page1, 0, kObjectHeaderSize + page_size_);
     return Status::OK();
   }
-  out->assign(page_size_, '\0');
+  *out = EncodePage(std::string(page_size_, '\0'));
   if (pgno >= ReadPages() || (truncated_to_ && pgno >= *truncated_to_)) {
     return Status::OK();
   }
@@ -378,7 +385,7 @@ Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
                               " bytes; the database page size is " +
                               std::to_string(page_size_));
   }
-  out->assign(bytes);
+  out->assign(*obj);
   return Status::OK();
 }
 
@@ -405,7 +412,6 @@ Status BranchFile::AdoptSnapshot(const BranchHead& head, bool transient) {
   Store* store = engine_->store();
   snap_ = head;
   dirty_.clear();
-  dirty_age_.clear();
   truncated_to_.reset();
   LARIX_ASSIGN_OR_RETURN(info_, engine_->Describe(head.tree));
   base_pages_ = info_->page_count;
@@ -474,7 +480,7 @@ int BranchFile::Read(void* buf, int amt, sqlite3_int64 offset) {
     Odb::Object holder;
     auto dirty = dirty_.find(pgno);
     if (dirty != dirty_.end()) {
-      src = dirty->second.data();
+      src = dirty->second.bytes();
     } else if (pgno == 0 && info_ && info_->page1) {
       src = info_->page1->data() + kObjectHeaderSize;
     } else if (pgno < ReadPages() &&
@@ -542,24 +548,33 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
     }
     page_size_ = amt;
   }
-  std::string page;
   while (amt > 0) {
     uint32_t pgno = static_cast<uint32_t>(offset / page_size_);
     uint32_t in_page = static_cast<uint32_t>(offset % page_size_);
     int n = std::min<int>(amt, page_size_ - in_page);
-    if (in_page == 0 && n == static_cast<int>(page_size_)) {
-      page.assign(src, n);
+    auto it = dirty_.find(pgno);
+    if (it != dirty_.end()) {
+      memcpy(it->second.bytes() + in_page, src, n);
     } else {
-      Status s = ReadStoredPage(pgno, &page);
-      if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
-      memcpy(page.data() + in_page, src, n);
+      DirtyPage page;
+      if (in_page == 0 && n == static_cast<int>(page_size_)) {
+        page.object = EncodePage(std::string_view(src, n));
+      } else {
+        Status s = ReadStoredPage(pgno, &page.object);
+        if (!s.ok()) return Fail(s, SQLITE_IOERR_WRITE);
+        memcpy(page.bytes() + in_page, src, n);
+      }
+      it = dirty_.emplace_hint(it, pgno, std::move(page));
+      if (dirty_.size() == kWakeHelperAtPages) WorkerPool::Shared().Wake();
     }
+    it->second.age = ++write_seq_;
     if (pgno == 0 && in_page < kVersionValidFor + 4) {
       // Undo the presentation shift on the bytes SQLite wrote.
+      char* page = it->second.bytes();
       auto unshift = [&](int at, uint32_t offset) {
         if (in_page <= static_cast<uint32_t>(at) &&
             in_page + n >= static_cast<uint32_t>(at) + 4) {
-          PutBE32(page.data() + at, GetBE32(page.data() + at) - offset);
+          PutBE32(page + at, GetBE32(page + at) - offset);
         }
       };
       unshift(kCounterOffset, counter_offset_);
@@ -570,13 +585,12 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
       // Writing past a truncation point re-extends the file; pages between
       // are zero, as they would be in a plain file.
       for (uint32_t p = *truncated_to_; p < pgno; p++) {
-        if (!dirty_.count(p)) dirty_[p].assign(page_size_, '\0');
+        if (!dirty_.count(p)) {
+          dirty_[p].object = EncodePage(std::string(page_size_, '\0'));
+        }
       }
       truncated_to_ = pgno + 1;
     }
-    dirty_[pgno] = std::move(page);
-    dirty_age_[pgno] = ++write_seq_;
-    if (dirty_.size() == kWakeHelperAtPages) WorkerPool::Shared().Wake();
     src += n;
     amt -= n;
     offset += n;
@@ -590,7 +604,6 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
 
 void BranchFile::DropOverlay() {
   dirty_.clear();
-  dirty_age_.clear();
   truncated_to_.reset();
   spilled_ = false;
   spill_tree_ = ObjectId();
@@ -603,9 +616,9 @@ void BranchFile::AbsorbUnstoredHeader() {
   // dirty_ holds page 1 as stored (Write took the offsets off), so the
   // difference to the snapshot's header is what SQLite added.
   counter_offset_ +=
-      GetBE32(p1->second.data() + kCounterOffset) - info_->stored_counter;
+      GetBE32(p1->second.bytes() + kCounterOffset) - info_->stored_counter;
   cookie_offset_ +=
-      GetBE32(p1->second.data() + kCookieOffset) - info_->stored_cookie;
+      GetBE32(p1->second.bytes() + kCookieOffset) - info_->stored_cookie;
   seen_counter_ = info_->stored_counter + counter_offset_;
   seen_cookie_ = info_->stored_cookie + cookie_offset_;
 }
@@ -664,7 +677,7 @@ Status BranchFile::Spill(bool all) {
   // what it can reach from refs and pins.
   std::vector<uint32_t> victims;  // in page order
   if (all) {
-    for (const auto& [pgno, bytes] : dirty_) {
+    for (const auto& [pgno, page] : dirty_) {
       if (pgno != 0) victims.push_back(pgno);
     }
   } else {
@@ -672,10 +685,8 @@ Status BranchFile::Spill(bool all) {
     // a bulk load's table pages are written once and go, while a random
     // index's pages, written again and again, mostly stay.
     std::vector<std::pair<uint64_t, uint32_t>> by_age;
-    for (const auto& [pgno, bytes] : dirty_) {
-      if (pgno == 0) continue;
-      auto age = dirty_age_.find(pgno);
-      by_age.emplace_back(age == dirty_age_.end() ? 0 : age->second, pgno);
+    for (const auto& [pgno, page] : dirty_) {
+      if (pgno != 0) by_age.emplace_back(page.age, pgno);
     }
     size_t keep = kSpillBytes / 2 / page_size_;
     if (by_age.size() <= keep) return Status::OK();
@@ -693,22 +704,21 @@ Status BranchFile::Spill(bool all) {
     size_t bytes = 0, end = next;
     std::vector<std::string_view> slice;
     for (; end < victims.size() && bytes < kSpillSliceBytes; end++) {
-      const std::string& page = dirty_.find(victims[end])->second;
+      const DirtyPage& page = dirty_.find(victims[end])->second;
       bytes += page.size();
-      slice.push_back(page);
+      slice.emplace_back(page.bytes(), page.size());
     }
     std::vector<ObjectId> ids(slice.size());
     store->odb()->IdsOfPages(slice.data(), slice.size(), ids.data());
     for (size_t k = 0; next < end; next++, k++) {
       auto it = dirty_.find(victims[next]);
       Odb::Prepared page = store->odb()->Prepare(
-          std::make_shared<const std::string>(EncodePage(it->second)), ids[k],
-          store->odb()->zstd_level());
+          std::make_shared<const std::string>(std::move(it->second.object)),
+          ids[k], store->odb()->zstd_level());
       sets.emplace_back(it->first, page.id);
       pages.push_back(page.canonical);
       store->odb()->Stage(&batch, std::move(page));
       dirty_.erase(it);
-      dirty_age_.erase(victims[next]);
     }
     if (sets.empty()) break;
     LARIX_ASSIGN_OR_RETURN(
@@ -826,7 +836,7 @@ int BranchFile::Commit() {
   // mode keeps its page size the same way).
   if (auto p1 = dirty_.find(0);
       p1 != dirty_.end() && base_pages_ > 0 && p1->second.size() >= 100) {
-    const uint32_t declared = HeaderPageSize(p1->second.data());
+    const uint32_t declared = HeaderPageSize(p1->second.bytes());
     if (declared != page_size_) {
       return Fail(Status::InvalidArgument(
                       "the page size of a Larix database cannot change "
@@ -848,7 +858,7 @@ int BranchFile::Commit() {
   // 28..31, valid when 92..95 equal the change counter) is the size the
   // commit must have, so pages past it are dropped here, in this commit.
   if (auto p1 = dirty_.find(0); p1 != dirty_.end() && p1->second.size() >= 100) {
-    const char* h = p1->second.data();
+    const char* h = p1->second.bytes();
     uint32_t header_pages = GetBE32(h + 28);
     if (header_pages > 0 &&
         GetBE32(h + kVersionValidFor) == GetBE32(h + kCounterOffset) &&
@@ -862,12 +872,12 @@ int BranchFile::Commit() {
   req.expected_head = snap_.commit;
   req.base_tree = ReadTree();
   bool content_changed = spilled_ && spill_tree_ != snap_.tree;
-  std::vector<std::string*> sources;  // the overlay's bytes of req.pages
+  std::vector<DirtyPage*> sources;  // the overlay's pages of req.pages
   // Every dirty page goes to the store, which hashes it (on the worker
   // pool, with the rest of the staging) and skips those written back
   // unchanged.  Page 1 is compared here: a new change counter alone is
   // not a change of content (PageWrite::incidental).
-  for (auto& [pgno, bytes] : dirty_) {
+  for (auto& [pgno, page] : dirty_) {
     if (pgno >= new_count) continue;
     ObjectId base_id;  // of the version in the snapshot, if any
     bool incidental = false;
@@ -879,6 +889,7 @@ int BranchFile::Commit() {
         Result<Odb::Object> obj = store->odb()->Read(*base);
         if (obj.ok()) {
           Result<std::string_view> b = DecodePage(**obj);
+          const std::string_view bytes(page.bytes(), page.size());
           if (b.ok() && b->size() == bytes.size() &&
               SameButCounters(*b, bytes)) {
             if (*b == bytes) continue;  // written back unchanged
@@ -890,7 +901,7 @@ int BranchFile::Commit() {
     if (!incidental) content_changed = true;  // perhaps: the store tells
     req.pages.push_back({pgno, std::string(), ObjectId(), base_id});
     req.pages.back().incidental = incidental;
-    sources.push_back(&bytes);
+    sources.push_back(&page);
   }
   if (new_count < ReadPages()) {
     req.truncate_to = new_count;
@@ -900,12 +911,13 @@ int BranchFile::Commit() {
     AbsorbUnstoredHeader();
     return SQLITE_OK;
   }
-  // The overlay's bytes move into the request (page 1's are read again
-  // below); a failed commit moves them back.  Nothing can fail between
-  // here and that.
+  // The overlay's page objects move into the request (page 1's is read
+  // again below), where the store keeps them without a copy; a failed
+  // commit copies them back.  Nothing can fail between here and that.
   for (size_t i = 0; i < sources.size(); i++) {
-    req.pages[i].bytes =
-        req.pages[i].pgno == 0 ? *sources[i] : std::move(*sources[i]);
+    std::string& object = sources[i]->object;
+    req.pages[i].object = std::make_shared<const std::string>(
+        req.pages[i].pgno == 0 ? object : std::move(object));
   }
   req.author = author_;
   req.message = message_;
@@ -922,7 +934,7 @@ int BranchFile::Commit() {
   Result<CommitResult> res = store->CommitPages(req);
   if (!res.ok() || res->txn == 0) {
     for (PageWrite& p : req.pages) {
-      if (p.pgno != 0) dirty_[p.pgno] = std::move(p.bytes);
+      if (p.pgno != 0) dirty_[p.pgno].object = *p.object;
     }
   }
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
@@ -952,8 +964,8 @@ int BranchFile::Commit() {
   uint32_t stored_counter = 0, stored_cookie = 0;
   auto p1 = dirty_.find(0);
   if (p1 != dirty_.end()) {
-    stored_counter = GetBE32(p1->second.data() + kCounterOffset);
-    stored_cookie = GetBE32(p1->second.data() + kCookieOffset);
+    stored_counter = GetBE32(p1->second.bytes() + kCounterOffset);
+    stored_cookie = GetBE32(p1->second.bytes() + kCookieOffset);
     seen_counter_ = stored_counter + counter_offset_;
     seen_cookie_ = stored_cookie + cookie_offset_;
   }

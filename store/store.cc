@@ -40,6 +40,12 @@ constexpr int kSmallCommitZstdLevel = -3;
 // thread: waking a helper costs more than it saves.
 constexpr size_t kParallelMinPages = 32;
 
+// A page write's bytes, from its object when it comes as one.
+std::string_view PageBytes(const PageWrite& page) {
+  if (!page.object) return page.bytes;
+  return std::string_view(*page.object).substr(kObjectHeaderSize);
+}
+
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -213,7 +219,7 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
       const PageWrite& page = req.pages[begin + from + k];
       (*ids)[begin + from + k] = page.id;
       if (page.id.IsNull()) {
-        unhashed[u] = page.bytes;
+        unhashed[u] = PageBytes(page);
         where[u++] = k;
       }
     }
@@ -240,8 +246,9 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
       base.canonical = odb_.Peek(page.base, &base.depth);
     }
     prepared[k] = odb_.Prepare(
-        std::make_shared<const std::string>(EncodePage(page.bytes)), id,
-        zstd_level, &base);
+        page.object ? page.object
+                    : std::make_shared<const std::string>(EncodePage(page.bytes)),
+        id, zstd_level, &base);
   };
   auto hash_all = [&] {
     for (size_t g; (g = next_group.fetch_add(1)) < groups;) hash_group(g);
@@ -309,7 +316,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   while (!req.tree) {
     size_t chunk_bytes = 0, end = i;
     while (end < req.pages.size() && chunk_bytes < kCommitChunkBytes) {
-      chunk_bytes += req.pages[end++].bytes.size();
+      chunk_bytes += PageBytes(req.pages[end++]).size();
     }
     if (end >= req.pages.size()) break;  // the rest goes in the commit
     WriteBatch chunk;

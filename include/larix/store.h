@@ -85,6 +85,9 @@ struct PageWrite {
 
   uint32_t pgno;
   std::string bytes;
+  // Instead of `bytes`: the page object, EncodePage(bytes), which the
+  // store hashes, stores and caches without copying it.
+  std::shared_ptr<const std::string> object;
   // The id of EncodePage(bytes), when the caller has computed it already
   // (saves hashing the page twice); null: computed here.
   ObjectId id;

@@ -297,6 +297,51 @@ TEST_P(StoreTest, UnchangedPagesAreSkippedAndIncidentalOnesNeedCompany) {
   EXPECT_EQ(**page, EncodePage(page0));
 }
 
+// A page may come as its object (PageWrite::object) instead of its bytes:
+// the same tree follows, with objects only and mixed with bytes, and the
+// store caches the very object it was given.
+TEST_P(StoreTest, PagesGivenAsObjectsCommitAsTheirBytesDo) {
+  auto store = OpenOrDie();
+  auto write = [](uint32_t pgno, int seed, bool as_object) {
+    if (!as_object) return PageWrite(pgno, PageBytes(seed));
+    PageWrite w(pgno, std::string());
+    w.object = std::make_shared<const std::string>(EncodePage(PageBytes(seed)));
+    return w;
+  };
+  for (const char* branch : {"objects", "mixed"}) {
+    RefTransaction tx;
+    tx.Update(BranchRef(branch), ObjectId(),
+              *store->refs()->Resolve(BranchRef("main")), "branch: created");
+    ASSERT_TRUE(store->UpdateRefs(tx).ok());
+  }
+  std::vector<ObjectId> trees;
+  for (int variant = 0; variant < 3; variant++) {
+    const std::string branch =
+        variant == 0 ? "main" : variant == 1 ? "objects" : "mixed";
+    std::vector<PageWrite> pages;
+    for (uint32_t pgno = 0; pgno < 64; pgno++) {
+      const bool as_object = variant == 1 || (variant == 2 && pgno % 2 == 1);
+      pages.push_back(write(pgno, static_cast<int>(pgno) + 100, as_object));
+    }
+    auto c = CommitOn(store.get(), branch, std::move(pages));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    trees.push_back(c->tree);
+    for (uint32_t pgno = 0; pgno < 64; pgno++) {
+      auto page = store->odb()->Read(c->page_ids[pgno]);
+      ASSERT_TRUE(page.ok());
+      EXPECT_EQ(**page, EncodePage(PageBytes(static_cast<int>(pgno) + 100)));
+    }
+  }
+  EXPECT_EQ(trees[0], trees[1]);
+  EXPECT_EQ(trees[0], trees[2]);
+  // A new page's object is cached as given: no copy was made.
+  PageWrite fresh = write(64, 999, true);
+  const std::shared_ptr<const std::string> given = fresh.object;
+  auto c = CommitOn(store.get(), "objects", {fresh});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(store->odb()->Read(c->page_ids[0])->get(), given.get());
+}
+
 // A page stored as a delta keeps its base through GC even when nothing
 // reachable names the base: here the delta's page is reachable only from a
 // branch that re-used it by id, after the branch that wrote it is gone.
