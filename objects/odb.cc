@@ -2,9 +2,11 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "larix/commit.h"
 #include "objects/blake2b_lanes.h"
@@ -81,6 +83,43 @@ Odb::Odb(Backend* backend, const OdbOptions& options)
 
 ObjectId Odb::IdOf(std::string_view canonical) const {
   return ObjectId::Hash(canonical);
+}
+
+void Odb::IdsOf(const std::string_view* canonical, size_t n,
+                ObjectId* out) const {
+  // Runs of one length, in order of length; a run of one is hashed alone.
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; i++) order[i] = static_cast<uint32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return canonical[a].size() < canonical[b].size();
+  });
+  blake2b_lanes::Message messages[kPageHashBatch];
+  uint8_t digests[kPageHashBatch][32];
+  for (size_t i = 0; i < n;) {
+    const size_t len = canonical[order[i]].size();
+    size_t k = 0;
+    for (; i + k < n && k < kPageHashBatch &&
+           canonical[order[i + k]].size() == len;
+         k++) {
+    }
+    if (k == 1 || len < kObjectHeaderSize) {
+      for (size_t j = 0; j < k; j++) {
+        out[order[i + j]] = IdOf(canonical[order[i + j]]);
+      }
+    } else {
+      for (size_t j = 0; j < k; j++) {
+        const auto* bytes =
+            reinterpret_cast<const uint8_t*>(canonical[order[i + j]].data());
+        messages[j] = {bytes, bytes + kObjectHeaderSize};
+      }
+      blake2b_lanes::Hash(messages, k, kObjectHeaderSize,
+                          len - kObjectHeaderSize, digests);
+      for (size_t j = 0; j < k; j++) {
+        out[order[i + j]] = ObjectId::FromRaw(digests[j]);
+      }
+    }
+    i += k;
+  }
 }
 
 void Odb::IdsOfPages(const std::string_view* pages, size_t n,

@@ -66,6 +66,11 @@ class Odb {
   // (objects/worker_pool.h), so this is the way to hash a commit's pages.
   void IdsOfPages(const std::string_view* pages, size_t n,
                   ObjectId* out) const;
+  // out[i] = IdOf(canonical[i]) for i in [0, n): encodings of one length
+  // are hashed several at a time (objects/blake2b_lanes.h), on this thread.
+  // For a few objects, such as a commit's new tree nodes of one level.
+  void IdsOf(const std::string_view* canonical, size_t n,
+             ObjectId* out) const;
   // A number of pages that fills every hash kernel's lanes: the unit in
   // which IdsOfPages, and callers that split pages among threads
   // themselves, hand pages to it.

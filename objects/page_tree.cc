@@ -105,18 +105,36 @@ struct PageTree::View {
   }
 };
 
-// Scratch state of one Apply call.
+// A child in the making: an id (a page, an unchanged subtree, or null) or
+// a node Apply creates, by its index in ApplyState::created, whose id is
+// known only once its level is hashed.
+struct PageTree::Ref {
+  ObjectId id;
+  int32_t created = -1;
+
+  bool IsNull() const { return created < 0 && id.IsNull(); }
+  bool operator==(const Ref&) const = default;
+};
+
+// Scratch state of one Apply call.  Update collects the new nodes, children
+// before parents; Finish hashes them a level at a time, so that the nodes
+// of one level go through the hash kernel's lanes together
+// (Odb::IdsOf), stages them and caches them.
 struct PageTree::ApplyState {
   struct NewNode {
+    int level = 0;
+    Bitmap bitmap{};
+    std::vector<Ref> children;  // the present children, in index order
+    // The node this one replaces (the base of its delta), if any.
+    ObjectId old_id;
+    NodePtr old;
+    int old_depth = 0;
+    bool keep = true;  // false: cut off the top (invariant 2)
+    // Set by Finish.
     ObjectId id;
-    std::string canonical;  // kept only while staging is deferred
-    std::shared_ptr<const PageTreeNode> node;
     int depth = 0;  // delta depth of its stored form
-    bool keep = true;
   };
-  WriteBatch* batch = nullptr;
-  bool defer = false;  // collect nodes, stage after cutting the root chain
-  std::vector<NewNode> created;  // children before parents
+  std::vector<NewNode> created;
 };
 
 PageTree::PageTree(Odb* odb, size_t node_cache_bytes, int fanout_bits)
@@ -315,46 +333,48 @@ Result<uint32_t> PageTree::PageCount(const ObjectId& root) {
 // ---------------------------------------------------------------------------
 // Apply
 
-// Returns the new id of the subtree at `level` covering
-// [base, base + SpanOfLevel(level)) after applying `sets` (all inside that
-// range and below `limit`) and dropping pages >= `limit`.  `in` is the old
-// subtree: null, a node at `level`, or a lower node lifted to `level`.
-// New nodes go to state->created (and the batch unless deferred).
-Result<ObjectId> PageTree::Update(
+// Returns the new subtree at `level` covering [base, base +
+// SpanOfLevel(level)) after applying `sets` (all inside that range and
+// below `limit`) and dropping pages >= `limit`: an existing id, null, or a
+// node in state->created.  `in` is the old subtree: null, a node at
+// `level`, or a lower node lifted to `level`.
+Result<PageTree::Ref> PageTree::Update(
     const Handle& in, int level, uint64_t base,
     std::span<const std::pair<uint32_t, ObjectId>> sets, uint64_t limit,
     ApplyState* state) {
-  if (base >= limit) return ObjectId();  // dropped whole, never read
+  if (base >= limit) return Ref{};  // dropped whole, never read
   const uint64_t span = SpanOfLevel(level);
   const bool truncating = base + span > limit;
-  if (in.id.IsNull() && sets.empty()) return ObjectId();
+  if (in.id.IsNull() && sets.empty()) return Ref{};
   const bool lifted = !in.id.IsNull() && in.level < level;
-  if (!lifted && sets.empty() && !truncating) return in.id;
+  if (!lifted && sets.empty() && !truncating) return Ref{in.id};
 
-  std::vector<ObjectId> kids(fanout_);
+  std::vector<Ref> kids(fanout_);
   NodePtr old;  // the node this one replaces: the base of its delta
   int old_depth = 0;
   if (lifted) {
-    kids[0] = in.id;
+    kids[0] = Ref{in.id};
   } else if (!in.id.IsNull()) {
     LARIX_ASSIGN_OR_RETURN(old, ReadNode(in.id, level, nullptr, &old_depth));
     size_t rank = 0;
     ForEachBit(old->bitmap,
-               [&](uint32_t i) { kids[i] = old->children[rank++]; });
+               [&](uint32_t i) { kids[i] = Ref{old->children[rank++]}; });
   }
-  // A lifted node does not exist yet, so it is always new (or empty).
+  // A lifted node does not exist yet, so it is always new (or empty).  A
+  // child node created below differs from the one it replaces, so it is a
+  // change too.
   bool changed = lifted;
-  auto assign = [&](uint64_t i, const ObjectId& id) {
-    if (kids[i] != id) {
-      kids[i] = id;
+  auto assign = [&](uint64_t i, const Ref& ref) {
+    if (kids[i] != ref) {
+      kids[i] = ref;
       changed = true;
     }
   };
 
   if (level == 0) {
-    for (const auto& [pgno, id] : sets) assign(pgno - base, id);
+    for (const auto& [pgno, id] : sets) assign(pgno - base, Ref{id});
     if (truncating) {
-      for (uint64_t i = limit - base; i < fanout_; i++) assign(i, ObjectId());
+      for (uint64_t i = limit - base; i < fanout_; i++) assign(i, Ref{});
     }
   } else {
     const int child_level = level - 1;
@@ -381,49 +401,100 @@ Result<ObjectId> PageTree::Update(
       const uint64_t child_base = base + i * child_span;
       size_t e = s;
       while (e < sets.size() && sets[e].first < child_base + child_span) e++;
-      Handle child = (lifted && i == 0) ? in : Handle{kids[i], child_level};
+      assert(kids[i].created < 0);  // still the old child
+      Handle child =
+          (lifted && i == 0) ? in : Handle{kids[i].id, child_level};
       LARIX_ASSIGN_OR_RETURN(
-          ObjectId id, Update(child, child_level, child_base,
-                              sets.subspan(s, e - s), limit, state));
-      assign(i, id);
+          Ref ref, Update(child, child_level, child_base,
+                          sets.subspan(s, e - s), limit, state));
+      assign(i, ref);
       s = e;
     }
     assert(s == sets.size());
-    for (uint64_t i = drop_from; i < fanout_; i++) assign(i, ObjectId());
+    for (uint64_t i = drop_from; i < fanout_; i++) assign(i, Ref{});
   }
 
-  if (!changed) return in.id;
-  PageTreeNode node;
-  node.level = static_cast<uint8_t>(level);
-  node.fanout_bits = static_cast<uint8_t>(bits_);
+  if (!changed) return Ref{in.id};
+  ApplyState::NewNode node;
+  node.level = level;
   node.children.reserve(static_cast<size_t>(std::count_if(
-      kids.begin(), kids.end(), [](const ObjectId& k) { return !k.IsNull(); })));
+      kids.begin(), kids.end(), [](const Ref& k) { return !k.IsNull(); })));
   for (uint32_t i = 0; i < fanout_; i++) {
     if (kids[i].IsNull()) continue;
     node.bitmap[i >> 6] |= uint64_t{1} << (i & 63);
     node.children.push_back(kids[i]);
   }
-  if (node.children.empty()) return ObjectId();
-
-  std::string canonical = EncodeNode(node);
-  ApplyState::NewNode created;
-  created.node = std::make_shared<const PageTreeNode>(std::move(node));
-  if (state->defer) {
-    created.id = odb_->IdOf(canonical);
-    created.canonical = std::move(canonical);
-  } else if (old) {
-    // Usually one child id changed: a delta of ~40 bytes instead of the
-    // node (up to 4 + F/8 + 32F bytes).
-    Odb::Base b{in.id, std::make_shared<const std::string>(EncodeNode(*old)),
-                old_depth};
-    created.id = odb_->StageWithBase(state->batch, canonical, b,
-                                     &created.depth);
-  } else {
-    created.id = odb_->Stage(state->batch, canonical);
+  if (node.children.empty()) return Ref{};
+  if (old) {
+    node.old_id = in.id;
+    node.old = std::move(old);
+    node.old_depth = old_depth;
   }
-  ObjectId id = created.id;
-  state->created.push_back(std::move(created));
-  return id;
+  state->created.push_back(std::move(node));
+  return Ref{ObjectId(), static_cast<int32_t>(state->created.size() - 1)};
+}
+
+// Gives the kept new nodes their ids, a level at a time from the leaves up
+// (a node's children are a level below it), and stages and caches them.
+// Usually one child id changed: a node with a predecessor is stored as a
+// delta against it, ~40 bytes instead of the node (up to 4 + F/8 + 32F
+// bytes).
+void PageTree::Finish(ApplyState* state, WriteBatch* batch) {
+  std::vector<std::vector<size_t>> levels;
+  for (size_t i = 0; i < state->created.size(); i++) {
+    const ApplyState::NewNode& n = state->created[i];
+    if (!n.keep) continue;
+    if (levels.size() <= static_cast<size_t>(n.level)) levels.resize(n.level + 1);
+    levels[n.level].push_back(i);
+  }
+  std::vector<std::shared_ptr<const std::string>> canonical;
+  std::vector<std::shared_ptr<const PageTreeNode>> decoded;
+  std::vector<std::string_view> views;
+  std::vector<ObjectId> ids;
+  for (const std::vector<size_t>& level : levels) {
+    canonical.clear();
+    decoded.clear();
+    views.clear();
+    for (size_t i : level) {
+      const ApplyState::NewNode& n = state->created[i];
+      PageTreeNode node;
+      node.level = static_cast<uint8_t>(n.level);
+      node.fanout_bits = static_cast<uint8_t>(bits_);
+      node.bitmap = n.bitmap;
+      node.children.reserve(n.children.size());
+      for (const Ref& child : n.children) {
+        if (child.created < 0) {
+          node.children.push_back(child.id);
+        } else {
+          assert(state->created[child.created].keep);
+          assert(state->created[child.created].level == n.level - 1);
+          node.children.push_back(state->created[child.created].id);
+        }
+      }
+      canonical.push_back(
+          std::make_shared<const std::string>(EncodeNode(node)));
+      views.push_back(*canonical.back());
+      decoded.push_back(std::make_shared<const PageTreeNode>(std::move(node)));
+    }
+    ids.resize(level.size());
+    odb_->IdsOf(views.data(), views.size(), ids.data());
+    for (size_t j = 0; j < level.size(); j++) {
+      ApplyState::NewNode& n = state->created[level[j]];
+      n.id = ids[j];
+      Odb::Base b;
+      if (n.old) {
+        b = Odb::Base{n.old_id,
+                      std::make_shared<const std::string>(EncodeNode(*n.old)),
+                      n.old_depth};
+      }
+      Odb::Prepared p = odb_->Prepare(std::move(canonical[j]), n.id,
+                                      odb_->zstd_level(), n.old ? &b : nullptr);
+      n.depth = p.depth;
+      odb_->Stage(batch, std::move(p));
+      cache_.Insert(n.id, decoded[j], ChargeOf(*decoded[j]),
+                    static_cast<uint8_t>(n.depth));
+    }
+  }
 }
 
 Result<ObjectId> PageTree::Apply(
@@ -462,12 +533,10 @@ Result<ObjectId> PageTree::Apply(
   std::vector<std::pair<uint32_t, ObjectId>> effective;
   effective.reserve(sets.size());
   int level = old.level;
-  bool removes = false;
   for (const auto& set : sets) {
     if (set.first >= limit) break;
     if (set.second.IsNull()) {
       if (set.first >= covered) continue;
-      removes = true;
     } else {
       while (set.first >= SpanOfLevel(level)) level++;
     }
@@ -477,41 +546,28 @@ Result<ObjectId> PageTree::Apply(
   if (effective.empty() && !truncating) return root;
 
   ApplyState state;
-  state.batch = batch;
-  state.defer = removes || truncating;
-  LARIX_ASSIGN_OR_RETURN(ObjectId new_root,
+  LARIX_ASSIGN_OR_RETURN(Ref new_root,
                          Update(old, level, 0, effective, limit, &state));
 
   // Cut the chain of only-child-0 nodes off the top (invariant 2).  Only
-  // removals can create one, and then staging was deferred.
+  // removals and truncation can leave one.
   while (!new_root.IsNull() && level > 0) {
-    NodePtr node;
-    ApplyState::NewNode* created = nullptr;
-    for (auto it = state.created.rbegin(); it != state.created.rend(); ++it) {
-      if (it->keep && it->id == new_root) {
-        created = &*it;
-        break;
-      }
-    }
-    if (created != nullptr) {
-      node = created->node;
+    if (new_root.created >= 0) {
+      ApplyState::NewNode& created = state.created[new_root.created];
+      if (!OnlyChildZero(created.bitmap)) break;
+      created.keep = false;
+      new_root = created.children[0];
     } else {
-      LARIX_ASSIGN_OR_RETURN(node, ReadNode(new_root, level));
+      LARIX_ASSIGN_OR_RETURN(NodePtr node, ReadNode(new_root.id, level));
+      if (!OnlyChildZero(node->bitmap)) break;
+      new_root = Ref{node->children[0]};
     }
-    if (!OnlyChildZero(node->bitmap)) break;
-    assert(state.defer);  // without removals the height cannot shrink
-    if (created != nullptr) created->keep = false;
-    new_root = node->children[0];
     --level;
   }
 
-  for (ApplyState::NewNode& created : state.created) {
-    if (!created.keep) continue;
-    if (state.defer) odb_->Stage(batch, created.canonical);
-    cache_.Insert(created.id, created.node, ChargeOf(*created.node),
-                  static_cast<uint8_t>(created.depth));
-  }
-  return new_root;
+  Finish(&state, batch);
+  return new_root.created >= 0 ? state.created[new_root.created].id
+                               : new_root.id;
 }
 
 // ---------------------------------------------------------------------------

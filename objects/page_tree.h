@@ -197,6 +197,7 @@ class PageTree {
   using NodePtr = std::shared_ptr<const PageTreeNode>;
   struct Handle;
   struct View;
+  struct Ref;
   struct ApplyState;
 
   // Reads node `id`, which must be at `level` in this tree; from the cache
@@ -208,9 +209,10 @@ class PageTree {
   // Reads a root (any level) and checks invariant 2.
   Result<NodePtr> ReadRoot(const ObjectId& id, uint64_t* nodes_read = nullptr);
 
-  Result<ObjectId> Update(const Handle& in, int level, uint64_t base,
-                          std::span<const std::pair<uint32_t, ObjectId>> sets,
-                          uint64_t limit, ApplyState* state);
+  Result<Ref> Update(const Handle& in, int level, uint64_t base,
+                     std::span<const std::pair<uint32_t, ObjectId>> sets,
+                     uint64_t limit, ApplyState* state);
+  void Finish(ApplyState* state, WriteBatch* batch);
   Result<View> LoadView(const Handle& h, int level, uint64_t* nodes_read);
   Status DiffViews(const View& a, const View& b, int level, uint64_t base,
                    std::vector<PageChange>* out, uint64_t* nodes_read);

@@ -159,6 +159,28 @@ TEST(OdbTest, IdsOfPagesAreTheIdsOfTheEncodedPages) {
   EXPECT_NE(one, odb.IdOf(DigitPage(4)));
 }
 
+// out[i] = IdOf(canonical[i]) whatever the mix: lengths interleaved, runs
+// longer than a batch of lanes, lone lengths, encodings shorter than an
+// object header, and nothing at all.
+TEST(OdbTest, IdsOfAreTheIdsOfTheEncodings) {
+  auto backend = NewMemoryBackend();
+  Odb odb(backend.get(), OdbOptions{});
+  std::vector<std::string> objects = {std::string(), std::string(1, 'a')};
+  for (uint32_t i = 0; i < 40; i++) {
+    std::string node = DigitPage(i).substr(0, i % 3 == 0 ? 530 : 274);
+    objects.push_back(std::move(node));
+    if (i == 20) objects.push_back(DigitPage(99).substr(0, 1000));
+  }
+  std::vector<std::string_view> views(objects.begin(), objects.end());
+  for (size_t n : {size_t{0}, size_t{1}, size_t{3}, views.size()}) {
+    std::vector<ObjectId> ids(n);
+    odb.IdsOf(views.data(), n, ids.data());
+    for (size_t i = 0; i < n; i++) {
+      EXPECT_EQ(ids[i], odb.IdOf(objects[i])) << i << " of " << n;
+    }
+  }
+}
+
 TEST(OdbTest, ADemotedObjectIsTheFirstToBeEvicted) {
   auto backend = NewMemoryBackend();
   // Room for about three 4 KiB pages in each of the cache's 16 shards.
