@@ -38,7 +38,8 @@ from . import dbapi2, dump  # noqa: E402,F401  (submodules, as in sqlite3)
 
 __all__ = sorted(
     {_name for _name, _value in vars(_sqlite3).items()
-     if not _name.startswith("_") and not isinstance(_value, _types.ModuleType)}
+     if not _name.startswith("_")
+     and not isinstance(_value, _types.ModuleType)}
     | {"Branch", "BranchComparison", "TableComparison"})
 
 

@@ -223,8 +223,9 @@ class Connection(sqlite3.Connection):
         try:
             super().__init__(database, *args, **kwargs)
         except sqlite3.OperationalError as e:
+            code = getattr(e, "sqlite_errorcode", None)
             if branch is not None and target is not None and \
-                    getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN:
+                    code == sqlite3.SQLITE_CANTOPEN:
                 e.args = (f"{e.args[0]} (no branch {branch!r}?)",)
             raise
 
@@ -536,7 +537,8 @@ def _compare_table(db, table, a, b):
         "db AS (SELECT * FROM b EXCEPT SELECT * FROM a) "
         f"SELECT (SELECT count(*) FROM db WHERE {key} NOT IN "
         f"(SELECT {keys} FROM da)), "
-        f"(SELECT count(*) FROM da WHERE {key} NOT IN (SELECT {keys} FROM db)), "
+        f"(SELECT count(*) FROM da WHERE {key} NOT IN "
+        f"(SELECT {keys} FROM db)), "
         f"(SELECT count(*) FROM da WHERE {key} IN (SELECT {keys} FROM db))"
     ).fetchone()
     return TableComparison(table, rows_added=added, rows_removed=removed,

@@ -11,7 +11,8 @@ import sqlite3
 # Status code -> (exception class, SQLite result code name, SQLite's words).
 _MAPPING = {
     "Busy": (sqlite3.OperationalError, "SQLITE_BUSY", "database is locked"),
-    "Conflict": (sqlite3.OperationalError, "SQLITE_BUSY", "database is locked"),
+    "Conflict": (sqlite3.OperationalError, "SQLITE_BUSY",
+                 "database is locked"),
     "NotFound": (sqlite3.OperationalError, "SQLITE_CANTOPEN",
                  "unable to open database file"),
     "InvalidArgument": (sqlite3.DatabaseError, "SQLITE_NOTADB",

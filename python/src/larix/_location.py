@@ -173,7 +173,8 @@ def _resolve_path(path, mode, branch, params):
             origin = _read_origin(store)
             if origin is None:
                 if mode != "ro":
-                    _write_origin(store, path, st)  # made by other means: adopt
+                    # Made by other means: adopt it.
+                    _write_origin(store, path, st)
             elif origin != _identity(st):
                 if mode == "ro":
                     return None  # the file is newer: read it as it is
