@@ -493,6 +493,10 @@ void PageTree::Finish(ApplyState* state, WriteBatch* batch) {
       odb_->Stage(batch, std::move(p));
       cache_.Insert(n.id, decoded[j], ChargeOf(*decoded[j]),
                     static_cast<uint8_t>(n.depth));
+      // The node replaced is probably dead (unless another tree shares
+      // it): it makes room before live nodes do, and while it is still in
+      // the CPU's cache, where the least recent entry is not.
+      if (n.old) cache_.Demote(n.old_id);
     }
   }
 }
