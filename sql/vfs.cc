@@ -312,7 +312,11 @@ class BranchFile {
 
     char* bytes() { return object.data() + kObjectHeaderSize; }
     const char* bytes() const { return object.data() + kObjectHeaderSize; }
-    size_t size() const { return object.size() - kObjectHeaderSize; }
+    size_t size() const {
+      return object.size() < kObjectHeaderSize
+                 ? 0
+                 : object.size() - kObjectHeaderSize;
+    }
   };
   bool writer_ = false;
   std::map<uint32_t, DirtyPage> dirty_;
@@ -553,7 +557,12 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
     uint32_t in_page = static_cast<uint32_t>(offset % page_size_);
     int n = std::min<int>(amt, page_size_ - in_page);
     auto it = dirty_.find(pgno);
-    if (it != dirty_.end()) {
+    if (it != dirty_.end() && it->second.size() != page_size_) {
+      // Only if a failed commit could not give a page back (out of
+      // memory): SQLite's rollback rewrites it, from its journal.
+      it = dirty_.erase(it);
+    }
+    if (it != dirty_.end() && it->first == pgno) {
       memcpy(it->second.bytes() + in_page, src, n);
     } else {
       DirtyPage page;
@@ -931,12 +940,20 @@ int BranchFile::Commit() {
   }
   req.sync = synchronous_ >= 2;
   req.unchanged_if_tree = snap_.tree;
-  Result<CommitResult> res = store->CommitPages(req);
-  if (!res.ok() || res->txn == 0) {
+  auto give_back = [&] {
     for (PageWrite& p : req.pages) {
       if (p.pgno != 0) dirty_[p.pgno].object = *p.object;
     }
-  }
+  };
+  Result<CommitResult> res = [&]() -> Result<CommitResult> {
+    try {
+      return store->CommitPages(req);
+    } catch (...) {  // std::bad_alloc: the overlay stays whole all the same
+      give_back();
+      throw;
+    }
+  }();
+  if (!res.ok() || res->txn == 0) give_back();
   if (!res.ok()) return Fail(res.status(), SQLITE_IOERR_FSYNC);
   if (res->txn == 0) {  // the content is the snapshot's
     AbsorbUnstoredHeader();
@@ -1038,17 +1055,19 @@ namespace {
 class MemFile {
  public:
   MemFile() {
-    std::lock_guard lock(pool_mu_);
-    if (!pool_.empty()) {
-      data_ = std::move(pool_.back());
-      pool_.pop_back();
+    Pool& pool = ThePool();
+    std::lock_guard lock(pool.mu);
+    if (!pool.buffers.empty()) {
+      data_ = std::move(pool.buffers.back());
+      pool.buffers.pop_back();
     }
   }
   ~MemFile() {
     if (data_.capacity() > kPooledBytes) return;
     data_.clear();
-    std::lock_guard lock(pool_mu_);
-    if (pool_.size() < kPooled) pool_.push_back(std::move(data_));
+    Pool& pool = ThePool();
+    std::lock_guard lock(pool.mu);
+    if (pool.buffers.size() < kPooled) pool.buffers.push_back(std::move(data_));
   }
   MemFile(const MemFile&) = delete;
   MemFile& operator=(const MemFile&) = delete;
@@ -1091,8 +1110,16 @@ class MemFile {
   // (one per connection writing at once).
   static constexpr size_t kPooledBytes = 2 << 20;
   static constexpr size_t kPooled = 4;
-  static inline std::mutex pool_mu_;
-  static inline std::vector<std::string> pool_;  // GUARDED_BY(pool_mu_)
+  struct Pool {
+    std::mutex mu;
+    std::vector<std::string> buffers;  // GUARDED_BY(mu)
+  };
+  // Never destroyed: a connection may close, and its journal with it, while
+  // the process's static objects are being destroyed.
+  static Pool& ThePool() {
+    static Pool* pool = new Pool();
+    return *pool;
+  }
 
   std::string data_;
 };
