@@ -87,7 +87,8 @@ ObjectId Odb::IdOf(std::string_view canonical) const {
 
 void Odb::IdsOf(const std::string_view* canonical, size_t n,
                 ObjectId* out) const {
-  // Runs of one length, in order of length; a run of one is hashed alone.
+  // Runs of one length, in order of length (blake2b_lanes::Hash hashes a
+  // run of one alone).
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; i++) order[i] = static_cast<uint32_t>(i);
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
@@ -102,7 +103,7 @@ void Odb::IdsOf(const std::string_view* canonical, size_t n,
            canonical[order[i + k]].size() == len;
          k++) {
     }
-    if (k == 1 || len < kObjectHeaderSize) {
+    if (len < kObjectHeaderSize) {
       for (size_t j = 0; j < k; j++) {
         out[order[i + j]] = IdOf(canonical[order[i + j]]);
       }
@@ -410,16 +411,6 @@ Status Odb::UnframeChain(const ObjectId& id, std::string_view stored,
 ObjectId Odb::Stage(WriteBatch* batch, std::string_view canonical) {
   ObjectId id = IdOf(canonical);
   batch->PutObject(id, Frame(canonical));
-  return id;
-}
-
-ObjectId Odb::StageWithBase(WriteBatch* batch, std::string_view canonical,
-                            const Base& base, int* depth) {
-  Prepared p = Prepare(std::make_shared<const std::string>(canonical),
-                       ObjectId(), options_.zstd_level, &base);
-  ObjectId id = p.id;
-  *depth = p.depth;
-  Stage(batch, std::move(p));
   return id;
 }
 

@@ -112,10 +112,6 @@ class Odb {
   static constexpr int kMaxDeltaDepth = 8;
   static constexpr int kMaxDeltaChain = 1000;
 
-  // Prepare with a base, then Stage: the id of `canonical`.
-  ObjectId StageWithBase(WriteBatch* batch, std::string_view canonical,
-                         const Base& base, int* depth);
-
   // The cached canonical form of `id` and its delta depth, without reading
   // the backend; null if it is not cached.
   Object Peek(const ObjectId& id, int* depth) const;
