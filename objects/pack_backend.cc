@@ -98,7 +98,9 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -179,10 +181,34 @@ constexpr size_t kAsyncSyncMinBytes = 64 << 10;
 
 // ---- small helpers ----------------------------------------------------------
 
+// `n` rounded up to a whole 4 KiB page.
+uint64_t RoundUpToPage(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
+
 // Where a pre-fill of the zeros from `end` on stops.
-uint64_t PrefillEnd(uint64_t end) {
-  return (end + kPrefillBytes + 4095) & ~uint64_t{4095};
-}
+uint64_t PrefillEnd(uint64_t end) { return RoundUpToPage(end + kPrefillBytes); }
+
+// Work on a thread of its own (a zero fill, an index flush), whose status
+// is read once it has ended.
+struct BackgroundJob {
+  leveldb::Status status;  // written by `thread` before `done`
+  std::atomic<bool> done{false};
+  std::thread thread;
+
+  // Runs fn() on the job's thread; `this` must outlive it (End joins).
+  void Run(std::function<leveldb::Status()> fn) {
+    thread = std::thread([this, fn = std::move(fn)] {
+      status = fn();
+      done.store(true, std::memory_order_release);
+    });
+  }
+  // True once the job has ended and its thread is joined: at once if it
+  // has, else (with `wait`) after waiting for it.
+  bool End(bool wait) {
+    if (!wait && !done.load(std::memory_order_acquire)) return false;
+    thread.join();
+    return true;
+  }
+};
 
 struct Location {
   uint32_t pack = 0;
@@ -225,6 +251,15 @@ std::string EncodePos(const JournalPos& pos) {
   return v;
 }
 
+// An object's index key: kObjectPrefix, then the id.
+using ObjectKey = std::array<char, 1 + ObjectId::kSize>;
+ObjectKey ObjectKeyOf(const ObjectId& id) {
+  ObjectKey key;
+  key[0] = kObjectPrefix;
+  memcpy(key.data() + 1, id.data(), ObjectId::kSize);
+  return key;
+}
+
 std::string RecordKey(std::string_view key) {
   std::string k(1, kRecordPrefix);
   k.append(key);
@@ -232,6 +267,9 @@ std::string RecordKey(std::string_view key) {
 }
 
 leveldb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+leveldb::Slice ToSlice(const ObjectKey& key) {
+  return {key.data(), key.size()};
+}
 
 std::string PackFileName(uint32_t n) {
   char name[32];
@@ -802,18 +840,15 @@ class PackBackend : public Backend {
   uint64_t filled_end_ = 0;  // pack_'s size: zeros in [pack_size_, here)
   // A fill of zeros past filled_end_ running on a thread of its own
   // (StartFillLocked); at most one, finished before pack_ changes.
-  struct ZeroFill {
+  struct ZeroFill : BackgroundJob {
     uint32_t pack = 0;
     uint64_t from = 0, to = 0;
-    leveldb::Status status;  // written by `thread` before `done`
-    std::atomic<bool> done{false};
-    std::thread thread;
   };
   std::unique_ptr<ZeroFill> fill_;  // GUARDED_BY(write_mu_)
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
   uint64_t unflushed_bytes_ = 0;  // journal bytes since the last flush
   std::string record_buf_;        // GUARDED_BY(write_mu_), reused
-  std::string scratch_key_, scratch_value_;  // StageDelta's; ditto
+  std::string scratch_value_;  // StageDelta's; ditto
   std::set<uint32_t> packs_;                     // GUARDED_BY(write_mu_)
   JournalPos journal_end_;  // end of the last appended/replayed record
   JournalPos applied_;      // "mjournal" as last written to LevelDB
@@ -823,12 +858,9 @@ class PackBackend : public Backend {
       std::make_unique<leveldb::WriteBatch>();
   size_t pending_ops_ = 0;
   // An index flush running on a thread of its own (StartFlushLocked).
-  struct IndexFlush {
+  struct IndexFlush : BackgroundJob {
     std::unique_ptr<leveldb::WriteBatch> batch;
-    JournalPos end;          // the batch's "mjournal"
-    leveldb::Status status;  // written by `thread` before `done`
-    std::atomic<bool> done{false};
-    std::thread thread;
+    JournalPos end;  // the batch's "mjournal"
   };
   std::unique_ptr<IndexFlush> flush_;  // GUARDED_BY(write_mu_)
   Status sticky_;
@@ -1264,7 +1296,7 @@ void PackBackend::StartFillLocked(uint64_t record_bytes) {
       std::max(kFillLowBytes, kFillAheadRecords * record_bytes);
   // Zeros past the pack's size limit are never used: a record that would
   // reach there goes to a new pack.
-  const uint64_t limit = (pack_file_bytes_ + 4095) & ~uint64_t{4095};
+  const uint64_t limit = RoundUpToPage(pack_file_bytes_);
   if (fill_ || !prefill_ || !sticky_.ok() || !pack_->ConcurrentFill() ||
       filled_end_ >= pack_size_ + ahead || filled_end_ >= limit) {
     return;
@@ -1272,25 +1304,18 @@ void PackBackend::StartFillLocked(uint64_t record_bytes) {
   auto fill = std::make_unique<ZeroFill>();
   fill->pack = pack_number_;
   fill->from = filled_end_;
-  fill->to = std::min(
-      limit, std::max(PrefillEnd(filled_end_),
-                      (pack_size_ + 2 * ahead + 4095) & ~uint64_t{4095}));
+  fill->to = std::min(limit, std::max(PrefillEnd(filled_end_),
+                                      RoundUpToPage(pack_size_ + 2 * ahead)));
   ZeroFill* f = fill.get();
   PositionalFile* file = pack_.get();
-  f->thread = std::thread([f, file] {
-    f->status = file->FillZeros(f->from, f->to - f->from);
-    f->done.store(true, std::memory_order_release);
-  });
+  f->Run([f, file] { return file->FillZeros(f->from, f->to - f->from); });
   fill_ = std::move(fill);
 }
 
 // Takes in a background fill that has ended (with `wait`, waits for it):
 // its zeros become usable if it succeeded.
 void PackBackend::FinishFillLocked(bool wait) {
-  if (!fill_ || (!wait && !fill_->done.load(std::memory_order_acquire))) {
-    return;
-  }
-  fill_->thread.join();
+  if (!fill_ || !fill_->End(wait)) return;
   if (fill_->status.ok() && fill_->pack == pack_number_ &&
       fill_->from == filled_end_) {
     filled_end_ = fill_->to;
@@ -1490,17 +1515,15 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
 // only the writer sees).  A record whose sync then fails leaves them
 // there, but nothing flushes once the backend has failed (sticky_).
 void PackBackend::StageDelta(const Delta& d) {
-  std::string& key = scratch_key_;  // reused: no allocation per object
-  std::string& value = scratch_value_;
+  std::string& value = scratch_value_;  // reused: no allocation per object
   for (const auto& [id, loc] : d.objects) {
-    key.assign(1, kObjectPrefix);
-    key.append(id.AsBytes());
+    const ObjectKey key = ObjectKeyOf(id);
     if (loc) {
       value.clear();
       AppendLocation(&value, *loc);
-      pending_batch_->Put(key, value);
+      pending_batch_->Put(ToSlice(key), value);
     } else {
-      pending_batch_->Delete(key);
+      pending_batch_->Delete(ToSlice(key));
     }
   }
   for (const auto& [key, value] : d.records) {
@@ -1597,9 +1620,8 @@ Status PackBackend::StartFlushLocked() {
   }
   IndexFlush* f = flush.get();
   leveldb::DB* db = db_.get();
-  f->thread = std::thread([f, db] {
-    f->status = db->Write(leveldb::WriteOptions(), f->batch.get());
-    f->done.store(true, std::memory_order_release);
+  f->Run([f, db] {
+    return db->Write(leveldb::WriteOptions(), f->batch.get());
   });
   flush_ = std::move(flush);
   return Status::OK();
@@ -1609,10 +1631,7 @@ Status PackBackend::StartFlushLocked() {
 // success, drops the flushing overlay, which LevelDB now holds; on failure
 // keeps it for readers and fails the backend.
 Status PackBackend::FinishFlushLocked(bool wait) {
-  if (!flush_ || (!wait && !flush_->done.load(std::memory_order_acquire))) {
-    return Status::OK();
-  }
-  flush_->thread.join();
+  if (!flush_ || !flush_->End(wait)) return Status::OK();
   std::unique_ptr<IndexFlush> flush = std::move(flush_);
   if (!flush->status.ok()) {
     return SetSticky(
@@ -1727,12 +1746,9 @@ Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
       }
     }
   }
-  char key[1 + ObjectId::kSize];
-  key[0] = kObjectPrefix;
-  memcpy(key + 1, id.data(), ObjectId::kSize);
   std::string value;
   leveldb::Status s =
-      db_->Get(ObjectReadOpts(), leveldb::Slice(key, sizeof(key)), &value);
+      db_->Get(ObjectReadOpts(), ToSlice(ObjectKeyOf(id)), &value);
   *found = false;
   if (s.IsNotFound()) return Status::OK();
   if (!s.ok()) {
