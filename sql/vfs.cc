@@ -265,6 +265,11 @@ class BranchFile {
   // Forgets the write transaction's pages: the overlay, its truncation
   // and its spills (committed, or rolled back).
   void DropOverlay();
+  // The page object of a page of zeros (one past the file's end, or
+  // between a truncation and a later write).
+  std::string ZeroPageObject() const {
+    return EncodePage(std::string(page_size_, '\0'));
+  }
   uint32_t EffectivePageCount() const {
     uint32_t n = truncated_to_ ? std::min(*truncated_to_, ReadPages())
                                : ReadPages();
@@ -373,7 +378,7 @@ Status BranchFile::ReadStoredPage(uint32_t pgno, std::string* out) {
     out->assign(*info_->page1, 0, kObjectHeaderSize + page_size_);
     return Status::OK();
   }
-  *out = EncodePage(std::string(page_size_, '\0'));
+  *out = ZeroPageObject();
   if (pgno >= ReadPages() || (truncated_to_ && pgno >= *truncated_to_)) {
     return Status::OK();
   }
@@ -595,7 +600,7 @@ int BranchFile::Write(const void* buf, int amt, sqlite3_int64 offset) {
       // are zero, as they would be in a plain file.
       for (uint32_t p = *truncated_to_; p < pgno; p++) {
         if (!dirty_.count(p)) {
-          dirty_[p].object = EncodePage(std::string(page_size_, '\0'));
+          dirty_[p].object = ZeroPageObject();
         }
       }
       truncated_to_ = pgno + 1;
