@@ -2,16 +2,26 @@
 // ObjectId.  Objects never change, so a cached value can never be stale;
 // the cache only has to bound memory.  Sharded by the id's first byte to
 // keep lock contention low under many reader threads.
+//
+// Each shard is an open-addressing table (linear probing, deletion by
+// backward shift) of small slots over a slab of entries that form the LRU
+// list by index.  A slot holds 32 bits of the id's hash and the entry's
+// index, so a probe reads one slot array line and then only the entry it
+// finds; a node-based map (std::unordered_map with a std::list) took a
+// dependent cache miss per bucket, chain node and list node, and that was
+// most of the cost of a lookup in a cache larger than the CPU's.
 
 #ifndef LARIX_OBJECTS_LRU_CACHE_H_
 #define LARIX_OBJECTS_LRU_CACHE_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
-#include <list>
+#include <cstring>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "larix/object_id.h"
 
@@ -28,13 +38,14 @@ class LruCache {
 
   // `aux`, if given, receives the small number stored with the entry.
   Value Lookup(const ObjectId& id, uint8_t* aux = nullptr) {
-    Shard& s = shards_[id.data()[0] % kShards];
+    Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(id);
-    if (it == s.map.end()) return nullptr;
-    s.lru.splice(s.lru.begin(), s.lru, it->second);
-    if (aux) *aux = it->second->aux;
-    return it->second->value;
+    const uint32_t slot = s.Find(id, HashOf(id));
+    if (slot == kNil) return nullptr;
+    const uint32_t e = s.slots[slot].entry;
+    s.MoveToFront(e);
+    if (aux) *aux = s.entries[e].aux;
+    return s.entries[e].value;
   }
 
   // `aux` is a small number kept with the value (the Odb keeps an object's
@@ -42,54 +53,38 @@ class LruCache {
   void Insert(const ObjectId& id, Value value, size_t charge,
               uint8_t aux = 0) {
     if (shard_capacity_ == 0 || charge > shard_capacity_) return;
-    Shard& s = shards_[id.data()[0] % kShards];
-    Value released;  // the victim's value, freed after the lock is dropped
+    Shard& s = ShardOf(id);
+    const uint32_t hash = HashOf(id);
+    Value released;  // the first victim's value, freed after the lock
     std::lock_guard lock(s.mu);
-    if (s.map.count(id)) return;
-    if (!s.lru.empty() && s.usage + charge > shard_capacity_) {
-      // A full cache: the least recent entry's list and map nodes become
-      // the new entry's, which saves four allocations per insert.
-      auto victim = std::prev(s.lru.end());
-      auto node = s.map.extract(victim->id);
-      s.usage -= victim->charge;
-      released = std::move(victim->value);
-      *victim = Entry{id, std::move(value), charge, aux};
-      s.lru.splice(s.lru.begin(), s.lru, victim);
-      node.key() = id;
-      node.mapped() = s.lru.begin();
-      s.map.insert(std::move(node));
-    } else {
-      s.lru.push_front(Entry{id, std::move(value), charge, aux});
-      s.map.emplace(id, s.lru.begin());
+    if (s.Find(id, hash) != kNil) return;
+    while (s.tail != kNil && s.usage + charge > shard_capacity_) {
+      Entry& victim = s.entries[s.tail];
+      if (!released) released = std::move(victim.value);
+      s.Remove(s.tail);
     }
-    s.usage += charge;
-    while (s.usage > shard_capacity_ && s.lru.size() > 1) {
-      Entry& victim = s.lru.back();
-      s.usage -= victim.charge;
-      s.map.erase(victim.id);
-      s.lru.pop_back();
-    }
+    s.Add(id, hash, std::move(value), charge, aux);
   }
 
   // Makes `id` the next entry to evict, if it is cached.  For values that
   // are probably dead (a page version a commit just replaced): they make
   // room before live ones do, yet a reader that still wants one finds it.
   void Demote(const ObjectId& id) {
-    Shard& s = shards_[id.data()[0] % kShards];
+    Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(id);
-    if (it == s.map.end()) return;
-    s.lru.splice(s.lru.end(), s.lru, it->second);
+    const uint32_t slot = s.Find(id, HashOf(id));
+    if (slot == kNil) return;
+    const uint32_t e = s.slots[slot].entry;
+    if (s.tail == e) return;
+    s.Unlink(e);
+    s.LinkBack(e);
   }
 
   void Erase(const ObjectId& id) {
-    Shard& s = shards_[id.data()[0] % kShards];
+    Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(id);
-    if (it == s.map.end()) return;
-    s.usage -= it->second->charge;
-    s.lru.erase(it->second);
-    s.map.erase(it);
+    const uint32_t slot = s.Find(id, HashOf(id));
+    if (slot != kNil) s.Remove(s.slots[slot].entry);
   }
 
   size_t Usage() {
@@ -103,20 +98,160 @@ class LruCache {
 
  private:
   static constexpr size_t kShards = 16;
+  static constexpr uint32_t kNil = ~uint32_t{0};
+
   struct Entry {
     ObjectId id;
-    Value value;
-    size_t charge;
-    uint8_t aux;
+    Value value;  // null while the entry is free
+    size_t charge = 0;
+    uint32_t prev = kNil, next = kNil;  // LRU list; `next` chains the free
+    uint8_t aux = 0;
   };
+  struct Slot {
+    uint32_t hash;   // HashOf(id); its low bits are the home position
+    uint32_t entry;  // kNil: empty
+  };
+
   struct Shard {
     std::mutex mu;
-    std::list<Entry> lru;  // most recent first
-    std::unordered_map<ObjectId, typename std::list<Entry>::iterator,
-                       ObjectIdHash>
-        map;
+    std::vector<Entry> entries;  // the slab
+    uint32_t free = kNil;        // free entries, chained by `next`
+    uint32_t head = kNil;        // most recent
+    uint32_t tail = kNil;        // least recent: the next victim
+    std::vector<Slot> slots;     // a power of two, at most half full
+    size_t count = 0;
     size_t usage = 0;
+
+    uint32_t Mask() const { return static_cast<uint32_t>(slots.size() - 1); }
+
+    // The slot holding `id`, or kNil.
+    uint32_t Find(const ObjectId& id, uint32_t hash) const {
+      if (slots.empty()) return kNil;
+      const uint32_t mask = Mask();
+      for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots[i];
+        if (slot.entry == kNil) return kNil;
+        if (slot.hash == hash && entries[slot.entry].id == id) return i;
+      }
+    }
+
+    void Add(const ObjectId& id, uint32_t hash, Value value, size_t charge,
+             uint8_t aux) {
+      if ((count + 1) * 2 > slots.size()) Grow();
+      uint32_t e;
+      if (free != kNil) {
+        e = free;
+        free = entries[e].next;
+      } else {
+        e = static_cast<uint32_t>(entries.size());
+        entries.emplace_back();
+      }
+      Entry& entry = entries[e];
+      entry.id = id;
+      entry.value = std::move(value);
+      entry.charge = charge;
+      entry.aux = aux;
+      LinkFront(e);
+      const uint32_t mask = Mask();
+      uint32_t i = hash & mask;
+      while (slots[i].entry != kNil) i = (i + 1) & mask;
+      slots[i] = Slot{hash, e};
+      count++;
+      usage += charge;
+    }
+
+    // Drops entry `e`: its slot, its place in the list, its value.
+    void Remove(uint32_t e) {
+      Entry& entry = entries[e];
+      DeleteSlot(Find(entry.id, HashOf(entry.id)));
+      Unlink(e);
+      usage -= entry.charge;
+      count--;
+      entry.value.reset();
+      entry.next = free;
+      free = e;
+    }
+
+    // Empties slot `i` and shifts later slots of the same run back, so
+    // that every entry stays reachable from its home without tombstones.
+    void DeleteSlot(uint32_t i) {
+      const uint32_t mask = Mask();
+      for (uint32_t j = i;;) {
+        j = (j + 1) & mask;
+        if (slots[j].entry == kNil) break;
+        const uint32_t home = slots[j].hash & mask;
+        // Slot j may move to i only if its home is not in (i, j].
+        const bool stays = i <= j ? (i < home && home <= j)
+                                  : (i < home || home <= j);
+        if (stays) continue;
+        slots[i] = slots[j];
+        i = j;
+      }
+      slots[i].entry = kNil;
+    }
+
+    void Grow() {
+      std::vector<Slot> old = std::move(slots);
+      slots.assign(old.empty() ? 16 : old.size() * 2, Slot{0, kNil});
+      const uint32_t mask = Mask();
+      for (const Slot& slot : old) {
+        if (slot.entry == kNil) continue;
+        uint32_t i = slot.hash & mask;
+        while (slots[i].entry != kNil) i = (i + 1) & mask;
+        slots[i] = slot;
+      }
+    }
+
+    void Unlink(uint32_t e) {
+      Entry& entry = entries[e];
+      if (entry.prev != kNil) {
+        entries[entry.prev].next = entry.next;
+      } else {
+        head = entry.next;
+      }
+      if (entry.next != kNil) {
+        entries[entry.next].prev = entry.prev;
+      } else {
+        tail = entry.prev;
+      }
+    }
+    void LinkFront(uint32_t e) {
+      Entry& entry = entries[e];
+      entry.prev = kNil;
+      entry.next = head;
+      if (head != kNil) entries[head].prev = e;
+      head = e;
+      if (tail == kNil) tail = e;
+    }
+    void LinkBack(uint32_t e) {
+      Entry& entry = entries[e];
+      entry.next = kNil;
+      entry.prev = tail;
+      if (tail != kNil) entries[tail].next = e;
+      tail = e;
+      if (head == kNil) head = e;
+    }
+    void MoveToFront(uint32_t e) {
+      if (head == e) return;
+      Unlink(e);
+      LinkFront(e);
+    }
   };
+
+  // 32 bits of the id, mixed from all of it: real ids are uniformly
+  // random, but a table must not degrade on ids that are not (tests make
+  // some), and the shard already fixes the first byte's low bits.
+  static uint32_t HashOf(const ObjectId& id) {
+    uint64_t w[4];
+    std::memcpy(w, id.data(), sizeof(w));
+    const uint64_t x =
+        (w[0] ^ std::rotl(w[1], 21) ^ std::rotl(w[2], 42) ^ w[3]) *
+        0x9E3779B97F4A7C15ull;
+    return static_cast<uint32_t>(x >> 32);
+  }
+  Shard& ShardOf(const ObjectId& id) {
+    return shards_[id.data()[0] % kShards];
+  }
 
   size_t shard_capacity_;
   std::array<Shard, kShards> shards_;

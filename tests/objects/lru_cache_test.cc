@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <list>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,60 @@ TEST(LruCacheTest, AnEvictedValueStaysValidForItsHolder) {
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(*held, "first");
   EXPECT_EQ(*cache.Lookup(ids[1]), "second");
+}
+
+// Random inserts, lookups, demotions and erasures on one shard, against a
+// plain model of an LRU list: every lookup agrees, and so does the byte
+// count.  Small charges keep thousands of entries in the shard, so the
+// table grows, wraps around and shifts runs back on deletion.
+TEST(LruCacheTest, AgreesWithAModelUnderRandomOperations) {
+  constexpr size_t kShardBytes = 3000;
+  LruCache<std::string> cache(16 * kShardBytes);
+  std::vector<ObjectId> ids = SameShardIds(4000);
+  std::list<std::pair<size_t, size_t>> model;  // (id index, charge), MRU first
+  size_t usage = 0;
+  auto find = [&](size_t k) {
+    for (auto it = model.begin(); it != model.end(); ++it) {
+      if (it->first == k) return it;
+    }
+    return model.end();
+  };
+  std::mt19937_64 rng(7);
+  for (int op = 0; op < 60000; op++) {
+    const size_t k = rng() % ids.size();
+    const int what = static_cast<int>(rng() % 10);
+    auto it = find(k);
+    if (what < 4) {  // insert
+      const size_t charge = 1 + rng() % 3;
+      cache.Insert(ids[k], std::make_shared<const std::string>(
+                               std::to_string(k)), charge);
+      if (it != model.end()) continue;
+      while (!model.empty() && usage + charge > kShardBytes) {
+        usage -= model.back().second;
+        model.pop_back();
+      }
+      model.emplace_front(k, charge);
+      usage += charge;
+    } else if (what < 8) {  // lookup
+      auto v = cache.Lookup(ids[k]);
+      ASSERT_EQ(v != nullptr, it != model.end()) << "op " << op;
+      if (!v) continue;
+      EXPECT_EQ(*v, std::to_string(k));
+      model.splice(model.begin(), model, it);
+    } else if (what == 8) {  // demote
+      cache.Demote(ids[k]);
+      if (it != model.end()) model.splice(model.end(), model, it);
+    } else {  // erase
+      cache.Erase(ids[k]);
+      if (it == model.end()) continue;
+      usage -= it->second;
+      model.erase(it);
+    }
+    ASSERT_EQ(cache.Usage(), usage) << "op " << op;
+  }
+  for (size_t k = 0; k < ids.size(); k++) {
+    EXPECT_EQ(cache.Lookup(ids[k]) != nullptr, find(k) != model.end()) << k;
+  }
 }
 
 }  // namespace
