@@ -15,15 +15,14 @@
 #define LARIX_OBJECTS_LRU_CACHE_H_
 
 #include <array>
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "larix/object_id.h"
+#include "objects/id_map.h"
 
 namespace larix {
 
@@ -238,17 +237,7 @@ class LruCache {
     }
   };
 
-  // 32 bits of the id, mixed from all of it: real ids are uniformly
-  // random, but a table must not degrade on ids that are not (tests make
-  // some), and the shard already fixes the first byte's low bits.
-  static uint32_t HashOf(const ObjectId& id) {
-    uint64_t w[4];
-    std::memcpy(w, id.data(), sizeof(w));
-    const uint64_t x =
-        (w[0] ^ std::rotl(w[1], 21) ^ std::rotl(w[2], 42) ^ w[3]) *
-        0x9E3779B97F4A7C15ull;
-    return static_cast<uint32_t>(x >> 32);
-  }
+  static uint32_t HashOf(const ObjectId& id) { return MixedIdHash(id); }
   Shard& ShardOf(const ObjectId& id) {
     return shards_[id.data()[0] % kShards];
   }

@@ -111,12 +111,12 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "larix/sys/backend.h"
 #include "objects/coding.h"
 #include "objects/crc32c.h"
 #include "objects/id_filter.h"
+#include "objects/id_map.h"
 #include "objects/leveldb_env.h"
 #include "objects/worker_pool.h"
 
@@ -875,12 +875,10 @@ class PackBackend : public Backend {
   std::atomic<bool> ids_stop_{false};
 
   mutable std::shared_mutex state_mu_;
-  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
-      pending_objects_;             // GUARDED_BY(state_mu_)
+  IdMap<std::optional<Location>> pending_objects_;  // GUARDED_BY(state_mu_)
   RecordOverlay pending_records_;   // GUARDED_BY(state_mu_)
   // The overlay an index flush is writing: older than the one above.
-  std::unordered_map<ObjectId, std::optional<Location>, ObjectIdHash>
-      flushing_objects_;            // GUARDED_BY(state_mu_)
+  IdMap<std::optional<Location>> flushing_objects_;  // GUARDED_BY(state_mu_)
   RecordOverlay flushing_records_;  // GUARDED_BY(state_mu_)
   uint64_t objects_ = 0;            // GUARDED_BY(state_mu_)
   uint64_t stored_bytes_ = 0;       // GUARDED_BY(state_mu_)
@@ -1460,11 +1458,10 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
   // Where each id is in d->objects: needed only when an id can come up
   // twice (a commit's puts are distinct and it deletes nothing).
   const bool may_repeat = !puts_are_new || !rec.deletes.empty();
-  std::unordered_map<ObjectId, size_t, ObjectIdHash> where;
+  IdMap<size_t> where;
   auto current = [&](const ObjectId& id, Location* loc, bool* found) {
-    auto it = where.find(id);
-    if (it != where.end()) {
-      const auto& entry = d->objects[it->second].second;
+    if (const size_t* at = where.Find(id)) {
+      const auto& entry = d->objects[*at].second;
       *found = entry.has_value();
       if (*found) *loc = *entry;
       return Status::OK();
@@ -1473,9 +1470,9 @@ Status PackBackend::ComputeDelta(const RecordContents& rec, uint32_t pack,
   };
   auto set = [&](const ObjectId& id, std::optional<Location> loc) {
     if (may_repeat) {
-      auto [it, added] = where.try_emplace(id, d->objects.size());
+      auto [at, added] = where.TryEmplace(id, d->objects.size());
       if (!added) {
-        d->objects[it->second].second = loc;
+        d->objects[*at].second = loc;
         return;
       }
     }
@@ -1547,7 +1544,7 @@ void PackBackend::MergeDelta(Delta* d) {
   }
   {
     std::unique_lock lock(state_mu_);
-    for (auto& [id, loc] : d->objects) pending_objects_[id] = loc;
+    for (auto& [id, loc] : d->objects) pending_objects_.Assign(id, loc);
     for (auto& [key, value] : d->records) {
       pending_records_[std::move(key)] = std::move(value);
     }
@@ -1703,12 +1700,12 @@ Status PackBackend::Apply(const WriteBatch& batch, const WriteOptions& opts) {
   // Only bodies not stored yet go into the journal (invariant 3 of the
   // contract: a put of an existing object is a no-op).
   std::vector<const WriteBatch::ObjectPut*> puts;
-  std::unordered_set<ObjectId, ObjectIdHash> seen;
+  IdMap<bool> seen;
   if (!ids_ && !ids_building_ && !batch.objects().empty()) {
     StartIdFilterBuildLocked();
   }
   for (const auto& put : batch.objects()) {
-    if (!seen.insert(put.id).second) continue;
+    if (!seen.TryEmplace(put.id, true).second) continue;
     if (ids_ && !ids_->MayContain(put.id)) {  // surely new
       puts.push_back(&put);
       continue;
@@ -1738,10 +1735,9 @@ Status PackBackend::Lookup(const ObjectId& id, Location* loc, bool* found) {
   {
     std::shared_lock lock(state_mu_);
     for (const auto* overlay : {&pending_objects_, &flushing_objects_}) {
-      auto it = overlay->find(id);
-      if (it != overlay->end()) {
-        *found = it->second.has_value();
-        if (*found) *loc = *it->second;
+      if (const std::optional<Location>* entry = overlay->Find(id)) {
+        *found = entry->has_value();
+        if (*found) *loc = **entry;
         return Status::OK();
       }
     }
@@ -1918,7 +1914,7 @@ Status PackBackend::ScanObjects(
   const leveldb::Snapshot* snapshot;
   {
     std::shared_lock lock(state_mu_);
-    overlay = flushing_objects_;
+    for (const auto& [id, loc] : flushing_objects_) overlay.emplace(id, loc);
     for (const auto& [id, loc] : pending_objects_) overlay[id] = loc;
     snapshot = db_->GetSnapshot();
   }
