@@ -66,12 +66,6 @@ ObjectId ObjectId::Hash(std::string_view head, std::string_view body) {
   return id;
 }
 
-bool ObjectId::IsNull() const {
-  for (uint8_t b : bytes_)
-    if (b != 0) return false;
-  return true;
-}
-
 std::string ObjectId::ToHex() const {
   static const char kDigits[] = "0123456789abcdef";
   std::string s(kHexSize, '0');

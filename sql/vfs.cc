@@ -435,10 +435,14 @@ Status BranchFile::AdoptSnapshot(const BranchHead& head, bool transient) {
       LARIX_ASSIGN_OR_RETURN(linear,
                              DescendsLinearly(seen_commit_, head.commit));
     }
-    if (!linear) {
-      counter_offset_ = seen_counter_ + 1 - stored_counter;
-      cookie_offset_ = seen_cookie_ + 1 - stored_cookie;
-    }
+    // A commit that changed page 1 only in its change counter does not
+    // store it (Commit), so the stored counter says nothing: every new
+    // head shows SQLite a counter it has not seen, and it drops its page
+    // cache.  The schema cookie is stored whenever it changes, so along a
+    // linear history the stored one is trusted, and SQLite keeps its
+    // parsed schema across other connections' commits.
+    counter_offset_ = seen_counter_ + 1 - stored_counter;
+    if (!linear) cookie_offset_ = seen_cookie_ + 1 - stored_cookie;
   }
   seen_any_ = true;
   seen_ref_ = head.ref;
@@ -890,11 +894,14 @@ int BranchFile::Commit() {
   // Every dirty page goes to the store, which hashes it (on the worker
   // pool, with the rest of the staging) and skips those written back
   // unchanged.  Page 1 is compared here: a new change counter alone is
-  // not a change of content (PageWrite::incidental).
+  // not a change of content, and such a page 1 is not stored at all.  The
+  // presentation offsets take the new counter instead (see AdoptSnapshot
+  // for other connections), which spares every commit the page and the
+  // tree nodes on its path.
+  bool page1_unstored = false;
   for (auto& [pgno, page] : dirty_) {
     if (pgno >= new_count) continue;
     ObjectId base_id;  // of the version in the snapshot, if any
-    bool incidental = false;
     if (pgno < ReadPages()) {
       Result<ObjectId> base = StoredPageId(pgno);
       if (!base.ok()) return Fail(base.status(), SQLITE_IOERR_WRITE);
@@ -906,15 +913,14 @@ int BranchFile::Commit() {
           const std::string_view bytes(page.bytes(), page.size());
           if (b.ok() && b->size() == bytes.size() &&
               SameButCounters(*b, bytes)) {
-            if (*b == bytes) continue;  // written back unchanged
-            incidental = true;
+            page1_unstored = *b != bytes;
+            continue;
           }
         }
       }
     }
-    if (!incidental) content_changed = true;  // perhaps: the store tells
+    content_changed = true;  // perhaps: the store tells
     req.pages.push_back({pgno, std::string(), ObjectId(), base_id});
-    req.pages.back().incidental = incidental;
     sources.push_back(&page);
   }
   if (new_count < ReadPages()) {
@@ -985,7 +991,9 @@ int BranchFile::Commit() {
   engine_->RememberHead(branch_, head, res->ref_version);
   uint32_t stored_counter = 0, stored_cookie = 0;
   auto p1 = dirty_.find(0);
-  if (p1 != dirty_.end()) {
+  if (page1_unstored) {
+    AbsorbUnstoredHeader();  // info_ is still the base's: same page 1
+  } else if (p1 != dirty_.end()) {
     stored_counter = GetBE32(p1->second.bytes() + kCounterOffset);
     stored_cookie = GetBE32(p1->second.bytes() + kCookieOffset);
     seen_counter_ = stored_counter + counter_offset_;

@@ -269,7 +269,7 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
     const PageWrite& page = req.pages[begin + k];
     const ObjectId& id = (*ids)[begin + k];
     if (id == page.base) continue;
-    if (!page.incidental) ++*changed;
+    ++*changed;
     sets->emplace_back(page.pgno, id);
   }
   if (meanwhile) meanwhile();
@@ -307,7 +307,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   ObjectId root = req.base_tree;
   FreshPages fresh;
   std::vector<ObjectId> page_ids(req.tree ? 0 : req.pages.size());
-  size_t changed = 0;  // pages staged that are not incidental
+  size_t changed = 0;  // pages staged
   const int zstd_level = req.pages.size() <= kSmallCommitPages
                              ? kSmallCommitZstdLevel
                              : odb_.zstd_level();
@@ -354,7 +354,7 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
                built = trees_.Apply(root, sets, req.truncate_to, &batch);
              });
   if (unchanged()) {
-    // Nothing but pages written back as they were (and page 1's counter).
+    // Nothing but pages written back as they were.
     return CommitResult{req.expected_head, req.base_tree, 0, 0,
                         std::move(page_ids)};
   }

@@ -62,11 +62,10 @@ class StoreImpl {
   // the caller did not, skips those whose id is their base's (written back
   // unchanged), and stores a page as a delta against its base when that is
   // cached.  Sets ids[i] for each page i, appends (pgno, id) of the pages
-  // staged to *sets, counts in *changed the staged ones that are not
-  // incidental, and adds pages to `fresh` while that has room.  Once ids,
-  // *sets and *changed are complete, runs `meanwhile` on this thread while
-  // a helper goes on encoding; `meanwhile` may add to `batch`, before the
-  // pages.
+  // staged to *sets, counts them in *changed, and adds pages to `fresh`
+  // while that has room.  Once ids, *sets and *changed are complete, runs
+  // `meanwhile` on this thread while a helper goes on encoding; `meanwhile`
+  // may add to `batch`, before the pages.
   void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
                   size_t end, int zstd_level,
                   std::vector<std::pair<uint32_t, ObjectId>>* sets,

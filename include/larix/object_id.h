@@ -50,7 +50,11 @@ class ObjectId {
   // The unkeyed digest of head followed by body, without joining them.
   static ObjectId Hash(std::string_view head, std::string_view body);
 
-  bool IsNull() const;
+  bool IsNull() const {
+    uint64_t w[4];
+    std::memcpy(w, bytes_.data(), kSize);
+    return (w[0] | w[1] | w[2] | w[3]) == 0;
+  }
   std::string ToHex() const;
   // The first `n` hex digits (n <= 64), for messages and logs.
   std::string ShortHex(size_t n = 12) const { return ToHex().substr(0, n); }
@@ -62,7 +66,15 @@ class ObjectId {
   }
 
   auto operator<=>(const ObjectId&) const = default;
-  bool operator==(const ObjectId&) const = default;
+  // Word at a time: the defaulted form called memcmp, which showed in
+  // profiles of the page tree and the caches.
+  bool operator==(const ObjectId& other) const {
+    uint64_t a[4], b[4];
+    std::memcpy(a, bytes_.data(), kSize);
+    std::memcpy(b, other.bytes_.data(), kSize);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) ==
+           0;
+  }
 
  private:
   std::array<uint8_t, kSize> bytes_;

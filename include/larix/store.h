@@ -97,10 +97,6 @@ struct PageWrite {
   // object cache, the page may be stored as a delta against it
   // (docs/decisions/0007-page-deltas.md).
   ObjectId base;
-  // Set for page 1 when SQLite changed nothing in it but its change
-  // counter: it is stored if another page of the request changes, and
-  // otherwise the request changes nothing (see CommitRequest).
-  bool incidental = false;
 };
 
 struct CommitRequest {
@@ -120,7 +116,7 @@ struct CommitRequest {
   // result's commit is expected_head with txn 0 (SQLite's rollback of a
   // transaction that had spilled pages ends with a sync, too).  The same
   // when base_tree is this tree, nothing is truncated, and every page is
-  // unchanged or incidental.
+  // unchanged.
   std::optional<ObjectId> unchanged_if_tree;
   std::string author;
   std::string message;
