@@ -3,9 +3,9 @@
 // the cache only has to bound memory.  Sharded by the id's first byte to
 // keep lock contention low under many reader threads.
 //
-// Each shard is an open-addressing table (linear probing, deletion by
-// backward shift) of small slots over a slab of entries that form the LRU
-// list by index.  A slot holds 32 bits of the id's hash and the entry's
+// Each shard is an open-addressing table (IdSlots: linear probing,
+// deletion by backward shift) of small slots over a slab of entries that
+// form the LRU list by index.  A slot holds 32 bits of the id's hash and the entry's
 // index, so a probe reads one slot array line and then only the entry it
 // finds; a node-based map (std::unordered_map with a std::list) took a
 // dependent cache miss per bucket, chain node and list node, and that was
@@ -41,7 +41,7 @@ class LruCache {
     std::lock_guard lock(s.mu);
     const uint32_t slot = s.Find(id, HashOf(id));
     if (slot == kNil) return nullptr;
-    const uint32_t e = s.slots[slot].entry;
+    const uint32_t e = s.slots.IndexAt(slot);
     s.MoveToFront(e);
     if (aux) *aux = s.entries[e].aux;
     return s.entries[e].value;
@@ -73,7 +73,7 @@ class LruCache {
     std::lock_guard lock(s.mu);
     const uint32_t slot = s.Find(id, HashOf(id));
     if (slot == kNil) return;
-    const uint32_t e = s.slots[slot].entry;
+    const uint32_t e = s.slots.IndexAt(slot);
     if (s.tail == e) return;
     s.Unlink(e);
     s.LinkBack(e);
@@ -83,7 +83,7 @@ class LruCache {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
     const uint32_t slot = s.Find(id, HashOf(id));
-    if (slot != kNil) s.Remove(s.slots[slot].entry);
+    if (slot != kNil) s.Remove(s.slots.IndexAt(slot));
   }
 
   size_t Usage() {
@@ -97,7 +97,7 @@ class LruCache {
 
  private:
   static constexpr size_t kShards = 16;
-  static constexpr uint32_t kNil = ~uint32_t{0};
+  static constexpr uint32_t kNil = IdSlots::kNil;
 
   struct Entry {
     ObjectId id;
@@ -106,37 +106,23 @@ class LruCache {
     uint32_t prev = kNil, next = kNil;  // LRU list; `next` chains the free
     uint8_t aux = 0;
   };
-  struct Slot {
-    uint32_t hash;   // HashOf(id); its low bits are the home position
-    uint32_t entry;  // kNil: empty
-  };
-
   struct Shard {
     std::mutex mu;
     std::vector<Entry> entries;  // the slab
     uint32_t free = kNil;        // free entries, chained by `next`
     uint32_t head = kNil;        // most recent
     uint32_t tail = kNil;        // least recent: the next victim
-    std::vector<Slot> slots;     // a power of two, at most half full
-    size_t count = 0;
+    IdSlots slots;               // finds entries by id
     size_t usage = 0;
-
-    uint32_t Mask() const { return static_cast<uint32_t>(slots.size() - 1); }
 
     // The slot holding `id`, or kNil.
     uint32_t Find(const ObjectId& id, uint32_t hash) const {
-      if (slots.empty()) return kNil;
-      const uint32_t mask = Mask();
-      for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        const Slot& slot = slots[i];
-        if (slot.entry == kNil) return kNil;
-        if (slot.hash == hash && entries[slot.entry].id == id) return i;
-      }
+      return slots.Find(hash,
+                        [&](uint32_t e) { return entries[e].id == id; });
     }
 
     void Add(const ObjectId& id, uint32_t hash, Value value, size_t charge,
              uint8_t aux) {
-      if ((count + 1) * 2 > slots.size()) Grow();
       uint32_t e;
       if (free != kNil) {
         e = free;
@@ -150,55 +136,27 @@ class LruCache {
       entry.value = std::move(value);
       entry.charge = charge;
       entry.aux = aux;
+      try {
+        slots.Insert(hash, e);
+      } catch (...) {
+        entry.value.reset();
+        entry.next = free;
+        free = e;
+        throw;
+      }
       LinkFront(e);
-      const uint32_t mask = Mask();
-      uint32_t i = hash & mask;
-      while (slots[i].entry != kNil) i = (i + 1) & mask;
-      slots[i] = Slot{hash, e};
-      count++;
       usage += charge;
     }
 
     // Drops entry `e`: its slot, its place in the list, its value.
     void Remove(uint32_t e) {
       Entry& entry = entries[e];
-      DeleteSlot(Find(entry.id, HashOf(entry.id)));
+      slots.Erase(Find(entry.id, HashOf(entry.id)));
       Unlink(e);
       usage -= entry.charge;
-      count--;
       entry.value.reset();
       entry.next = free;
       free = e;
-    }
-
-    // Empties slot `i` and shifts later slots of the same run back, so
-    // that every entry stays reachable from its home without tombstones.
-    void DeleteSlot(uint32_t i) {
-      const uint32_t mask = Mask();
-      for (uint32_t j = i;;) {
-        j = (j + 1) & mask;
-        if (slots[j].entry == kNil) break;
-        const uint32_t home = slots[j].hash & mask;
-        // Slot j may move to i only if its home is not in (i, j].
-        const bool stays = i <= j ? (i < home && home <= j)
-                                  : (i < home || home <= j);
-        if (stays) continue;
-        slots[i] = slots[j];
-        i = j;
-      }
-      slots[i].entry = kNil;
-    }
-
-    void Grow() {
-      std::vector<Slot> old = std::move(slots);
-      slots.assign(old.empty() ? 16 : old.size() * 2, Slot{0, kNil});
-      const uint32_t mask = Mask();
-      for (const Slot& slot : old) {
-        if (slot.entry == kNil) continue;
-        uint32_t i = slot.hash & mask;
-        while (slots[i].entry != kNil) i = (i + 1) & mask;
-        slots[i] = slot;
-      }
     }
 
     void Unlink(uint32_t e) {
