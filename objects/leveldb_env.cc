@@ -102,8 +102,7 @@ class PosixPositionalFile final : public PositionalFile {
   // written back (sync_file_range) before the next is written, so a
   // concurrent Sync finds at most one piece still dirty.  The final
   // fdatasync makes the new size and blocks durable.
-  leveldb::Status FillZeros(uint64_t offset, uint64_t length,
-                            std::atomic<uint64_t>* progress) override {
+  leveldb::Status FillZeros(uint64_t offset, uint64_t length) override {
     static const std::string zeros(kMaxWriteBytes, '\0');
     int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return PosixError(path_, errno);
@@ -125,7 +124,6 @@ class PosixPositionalFile final : public PositionalFile {
       }
 #endif
       at += static_cast<uint64_t>(w);
-      if (s.ok() && progress) progress->store(at, std::memory_order_release);
     }
     if (s.ok() && ::fdatasync(fd) != 0) s = PosixError(path_, errno);
     ::close(fd);
@@ -140,8 +138,7 @@ class PosixPositionalFile final : public PositionalFile {
 
 }  // namespace
 
-leveldb::Status PositionalFile::FillZeros(uint64_t offset, uint64_t length,
-                                          std::atomic<uint64_t>* progress) {
+leveldb::Status PositionalFile::FillZeros(uint64_t offset, uint64_t length) {
   static const std::string zeros(64 << 10, '\0');
   leveldb::Status s;
   for (uint64_t at = offset; s.ok() && at < offset + length;
@@ -149,11 +146,7 @@ leveldb::Status PositionalFile::FillZeros(uint64_t offset, uint64_t length,
     s = Write(at, std::string_view(zeros).substr(
                       0, std::min<uint64_t>(zeros.size(), offset + length - at)));
   }
-  if (s.ok()) s = Sync();
-  if (s.ok() && progress) {
-    progress->store(offset + length, std::memory_order_release);
-  }
-  return s;
+  return s.ok() ? Sync() : s;
 }
 
 namespace {

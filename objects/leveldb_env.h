@@ -6,7 +6,6 @@
 #ifndef LARIX_OBJECTS_LEVELDB_ENV_H_
 #define LARIX_OBJECTS_LEVELDB_ENV_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,12 +64,8 @@ class PositionalFile {
 
   // Writes zeros over [offset, offset + length) and makes them durable
   // (and, as Sync, whatever else was written).  This one writes them with
-  // Write and then calls Sync.  `progress`, if given, is raised (release
-  // order) to the end of the zeros that are written and written back so
-  // far, piece by piece where the file can do that: another thread may
-  // write below it while the fill goes on above (ConcurrentFill).
-  virtual leveldb::Status FillZeros(uint64_t offset, uint64_t length,
-                                    std::atomic<uint64_t>* progress = nullptr);
+  // Write and then calls Sync.
+  virtual leveldb::Status FillZeros(uint64_t offset, uint64_t length);
   // True if FillZeros may run on another thread while Write and Sync work
   // on other bytes of the file, without making a concurrent Sync write the
   // zeros too.

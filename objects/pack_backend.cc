@@ -805,7 +805,6 @@ class PackBackend : public Backend {
   Status PrefillLocked(uint64_t needed_end);
   void StartFillLocked(uint64_t record_bytes);
   void FinishFillLocked(bool wait);
-  uint64_t FilledEndLocked() const;
   void TrimTailLocked();
   Status OpenPackFileLocked(const std::string& path, bool create,
                             uint64_t size);
@@ -844,9 +843,6 @@ class PackBackend : public Backend {
   struct ZeroFill : BackgroundJob {
     uint32_t pack = 0;
     uint64_t from = 0, to = 0;
-    // Zeros written back in [from, progress): records may go there before
-    // the fill ends (FillZeros).
-    std::atomic<uint64_t> progress{0};
   };
   std::unique_ptr<ZeroFill> fill_;  // GUARDED_BY(write_mu_)
   uint64_t unsynced_bytes_ = 0;                  // GUARDED_BY(write_mu_)
@@ -1310,10 +1306,7 @@ void PackBackend::StartFillLocked(uint64_t record_bytes) {
                                       RoundUpToPage(pack_size_ + 2 * ahead)));
   ZeroFill* f = fill.get();
   PositionalFile* file = pack_.get();
-  f->progress.store(f->from, std::memory_order_relaxed);
-  f->Run([f, file] {
-    return file->FillZeros(f->from, f->to - f->from, &f->progress);
-  });
+  f->Run([f, file] { return file->FillZeros(f->from, f->to - f->from); });
   fill_ = std::move(fill);
 }
 
@@ -1321,22 +1314,11 @@ void PackBackend::StartFillLocked(uint64_t record_bytes) {
 // its zeros become usable if it succeeded.
 void PackBackend::FinishFillLocked(bool wait) {
   if (!fill_ || !fill_->End(wait)) return;
-  // Records may have gone into the fill's zeros already (FilledEnd).
   if (fill_->status.ok() && fill_->pack == pack_number_ &&
-      fill_->from <= filled_end_) {
-    filled_end_ = std::max(filled_end_, fill_->to);
+      fill_->from == filled_end_) {
+    filled_end_ = fill_->to;
   }
   fill_.reset();
-}
-
-// The end of the zeros a record may be written over: filled_end_, or
-// further where a running fill of this pack that starts there has got to.
-uint64_t PackBackend::FilledEndLocked() const {
-  if (fill_ && fill_->pack == pack_number_ && fill_->from <= filled_end_) {
-    return std::max(filled_end_,
-                    fill_->progress.load(std::memory_order_acquire));
-  }
-  return filled_end_;
 }
 
 // Cuts the current pack's pre-filled zeros off before it is closed for
@@ -1412,14 +1394,10 @@ Status PackBackend::WriteRecordLocked(
   LARIX_RETURN_IF_ERROR(FinishFlushLocked(/*wait=*/false));
   const uint64_t base = pack_size_;
   // A background fill writes past filled_end_: wait for it before writing
-  // where it has not got to.  After a rotation the records catch up with
-  // the new pack's first fill (megabytes) within a few commits; waiting
-  // for all of it took 40-80 us a commit over the run.
-  if (base + record.size() > FilledEndLocked()) {
-    FinishFillLocked(/*wait=*/true);
-  }
+  // there.
+  if (base + record.size() > filled_end_) FinishFillLocked(/*wait=*/true);
   if (prefill_ && record.size() <= kPrefillMaxRecordBytes &&
-      base + record.size() > FilledEndLocked()) {
+      base + record.size() > filled_end_) {
     LARIX_RETURN_IF_ERROR(PrefillLocked(base + record.size()));
   }
   leveldb::Status s = pack_->Write(base, record);

@@ -1411,46 +1411,6 @@ TEST(PositionalFileTest, FillZerosRunsBesideWritesElsewhere) {
   EXPECT_TRUE(AllZero(bytes, from));
 }
 
-// FillZeros reports its progress, and bytes written below the progress
-// while the fill goes on stay as written: the fill never comes back to
-// them.  (The pack backend writes records there before a fill ends.)
-TEST(PositionalFileTest, WritesBelowAFillsProgressStay) {
-  TempDir dir;
-  auto* env = dynamic_cast<PositionalFileEnv*>(PreadEnv());
-  ASSERT_NE(env, nullptr);
-  std::unique_ptr<PositionalFile> file;
-  const std::string path = dir.path() + "/f";
-  ASSERT_TRUE(env->NewPositionalFile(path, true, &file).ok());
-  const uint64_t length = 4 << 20;
-  std::atomic<uint64_t> progress{0};
-  leveldb::Status filled;
-  std::thread filler(
-      [&] { filled = file->FillZeros(0, length, &progress); });
-  // Follow the fill with writes of 1000 bytes, each once the progress
-  // covers it.
-  std::string expected(length, '\0');
-  uint64_t at = 0, seen = 0, raised = 0;
-  while (at + 1000 <= length) {
-    const uint64_t p = progress.load(std::memory_order_acquire);
-    ASSERT_GE(p, seen);  // it never goes back
-    if (p > seen) raised++;
-    seen = p;
-    if (at + 1000 > p) {
-      std::this_thread::yield();
-      continue;
-    }
-    std::string piece(1000, static_cast<char>('a' + (at / 1000) % 26));
-    ASSERT_TRUE(file->Write(at, piece).ok());
-    expected.replace(at, piece.size(), piece);
-    at += 1000;
-  }
-  filler.join();
-  ASSERT_TRUE(filled.ok()) << filled.ToString();
-  EXPECT_EQ(progress.load(), length);
-  EXPECT_GT(raised, 1u);  // piece by piece, not once at the end
-  EXPECT_EQ(ReadFile(path), expected);
-}
-
 // A crash leaves the zeros in place; the journal ends at the first of them
 // and appends go on in the same pack.
 TEST_F(PackBackendTest, APowerLossKeepsTheZerosAndTheSamePack) {
