@@ -1138,7 +1138,9 @@ TEST(DialectPassthroughTest, MutatedExtensionsFailWithOffsets) {
   };
   std::mt19937 rng(5);
   for (int round = 0; round < 5000; ++round) {
-    std::vector<Token> tokens = Tokenize(Pick(rng, seeds));
+    // Tokens view the text they came from, so it must outlive them.
+    const std::string seed = Pick(rng, seeds);
+    std::vector<Token> tokens = Tokenize(seed);
     std::uniform_int_distribution<std::size_t> at(0, tokens.size() - 1);
     const std::size_t drop = at(rng);
     std::string sql;
