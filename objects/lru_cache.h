@@ -5,9 +5,9 @@
 //
 // Each shard is an open-addressing table (IdSlots: linear probing,
 // deletion by backward shift) of small slots over a slab of entries that
-// form the LRU list by index.  A slot holds 32 bits of the id's hash and the entry's
-// index, so a probe reads one slot array line and then only the entry it
-// finds; a node-based map (std::unordered_map with a std::list) took a
+// form the LRU list by index.  A slot holds 32 bits of the id's hash and
+// the entry's index, so a probe reads one slot array line and then only
+// the entry it finds; a node-based map (std::unordered_map with a std::list) took a
 // dependent cache miss per bucket, chain node and list node, and that was
 // most of the cost of a lookup in a cache larger than the CPU's.
 
@@ -172,22 +172,16 @@ class LruCache {
         tail = entry.prev;
       }
     }
-    void LinkFront(uint32_t e) {
-      Entry& entry = entries[e];
-      entry.prev = kNil;
-      entry.next = head;
-      if (head != kNil) entries[head].prev = e;
-      head = e;
-      if (tail == kNil) tail = e;
+    // Links unlinked entry `e` between `prev` and `next`, neighbours in
+    // the list (kNil: the list's end on that side); Unlink's inverse.
+    void LinkBetween(uint32_t e, uint32_t prev, uint32_t next) {
+      entries[e].prev = prev;
+      entries[e].next = next;
+      (prev != kNil ? entries[prev].next : head) = e;
+      (next != kNil ? entries[next].prev : tail) = e;
     }
-    void LinkBack(uint32_t e) {
-      Entry& entry = entries[e];
-      entry.next = kNil;
-      entry.prev = tail;
-      if (tail != kNil) entries[tail].next = e;
-      tail = e;
-      if (head == kNil) head = e;
-    }
+    void LinkFront(uint32_t e) { LinkBetween(e, kNil, head); }
+    void LinkBack(uint32_t e) { LinkBetween(e, tail, kNil); }
     void MoveToFront(uint32_t e) {
       if (head == e) return;
       Unlink(e);

@@ -989,15 +989,13 @@ int BranchFile::Commit() {
   // the last one, so the presentation offsets stay.
   BranchHead head{snap_.ref, res->commit, res->tree};
   engine_->RememberHead(branch_, head, res->ref_version);
-  uint32_t stored_counter = 0, stored_cookie = 0;
-  auto p1 = dirty_.find(0);
   if (page1_unstored) {
     AbsorbUnstoredHeader();  // info_ is still the base's: same page 1
-  } else if (p1 != dirty_.end()) {
-    stored_counter = GetBE32(p1->second.bytes() + kCounterOffset);
-    stored_cookie = GetBE32(p1->second.bytes() + kCookieOffset);
-    seen_counter_ = stored_counter + counter_offset_;
-    seen_cookie_ = stored_cookie + cookie_offset_;
+  } else if (auto p1 = dirty_.find(0); p1 != dirty_.end()) {
+    seen_counter_ = GetBE32(p1->second.bytes() + kCounterOffset) +
+                    counter_offset_;
+    seen_cookie_ = GetBE32(p1->second.bytes() + kCookieOffset) +
+                   cookie_offset_;
   }
   if (store->in_memory()) {
     // In-memory stores behave like SQLite's own in-memory databases, whose

@@ -196,8 +196,7 @@ void StoreImpl::NoteWritten(const WriteBatch& batch) {
 void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
                            size_t begin, size_t end, int zstd_level,
                            std::vector<std::pair<uint32_t, ObjectId>>* sets,
-                           std::vector<ObjectId>* ids, size_t* changed,
-                           FreshPages* fresh,
+                           std::vector<ObjectId>* ids, FreshPages* fresh,
                            const std::function<void()>& meanwhile) {
   // Hashing, encoding and compressing are the CPU-bound part of a commit.
   // With many pages a helper shares them: both threads first hash groups
@@ -269,7 +268,6 @@ void StoreImpl::StagePages(WriteBatch* batch, const CommitRequest& req,
     const PageWrite& page = req.pages[begin + k];
     const ObjectId& id = (*ids)[begin + k];
     if (id == page.base) continue;
-    ++*changed;
     sets->emplace_back(page.pgno, id);
   }
   if (meanwhile) meanwhile();
@@ -307,7 +305,6 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   ObjectId root = req.base_tree;
   FreshPages fresh;
   std::vector<ObjectId> page_ids(req.tree ? 0 : req.pages.size());
-  size_t changed = 0;  // pages staged
   const int zstd_level = req.pages.size() <= kSmallCommitPages
                              ? kSmallCommitZstdLevel
                              : odb_.zstd_level();
@@ -322,8 +319,8 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
     WriteBatch chunk;
     sets.clear();
     Result<ObjectId> chunk_root = root;
-    StagePages(&chunk, req, i, end, zstd_level, &sets, &page_ids, &changed,
-               &fresh, [&] {
+    StagePages(&chunk, req, i, end, zstd_level, &sets, &page_ids, &fresh,
+               [&] {
                  std::sort(sets.begin(), sets.end());
                  chunk_root = trees_.Apply(root, sets, std::nullopt, &chunk);
                });
@@ -341,14 +338,16 @@ Result<CommitResult> StoreImpl::CommitPages(const CommitRequest& req) {
   sets.clear();
   // Here and for each chunk above, the tree is built on this thread while
   // a helper encodes the pages (StagePages), which adds them after it.
+  // No page staged: none in a chunk (each that staged one moved `root`),
+  // none in `sets`.
   auto unchanged = [&] {
     return req.unchanged_if_tree && *req.unchanged_if_tree == req.base_tree &&
-           changed == 0 && !req.truncate_to && !req.tree &&
-           req.extra_parents.empty();
+           root == req.base_tree && sets.empty() && !req.truncate_to &&
+           !req.tree && req.extra_parents.empty();
   };
   Result<ObjectId> built = req.tree.value_or(ObjectId());
   StagePages(&batch, req, i, req.pages.size(), zstd_level, &sets, &page_ids,
-             &changed, &fresh, [&] {
+             &fresh, [&] {
                if (req.tree || unchanged()) return;
                std::sort(sets.begin(), sets.end());
                built = trees_.Apply(root, sets, req.truncate_to, &batch);

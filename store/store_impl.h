@@ -62,15 +62,14 @@ class StoreImpl {
   // the caller did not, skips those whose id is their base's (written back
   // unchanged), and stores a page as a delta against its base when that is
   // cached.  Sets ids[i] for each page i, appends (pgno, id) of the pages
-  // staged to *sets, counts them in *changed, and adds pages to `fresh`
-  // while that has room.  Once ids, *sets and *changed are complete, runs
-  // `meanwhile` on this thread while a helper goes on encoding; `meanwhile`
-  // may add to `batch`, before the pages.
+  // staged to *sets, and adds pages to `fresh` while that has room.  Once
+  // ids and *sets are complete, runs `meanwhile` on this thread while a
+  // helper goes on encoding; `meanwhile` may add to `batch`, before the
+  // pages.
   void StagePages(WriteBatch* batch, const CommitRequest& req, size_t begin,
                   size_t end, int zstd_level,
                   std::vector<std::pair<uint32_t, ObjectId>>* sets,
-                  std::vector<ObjectId>* ids, size_t* changed,
-                  FreshPages* fresh,
+                  std::vector<ObjectId>* ids, FreshPages* fresh,
                   const std::function<void()>& meanwhile = nullptr);
   void RememberPages(FreshPages* fresh);
   Status UpdateRefs(const RefTransaction& tx, const WriteBatch* records);
